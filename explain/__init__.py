@@ -1,0 +1,1 @@
+"""Attributions of outfit scores to (item, feature group) pairs (not built yet)."""

@@ -1,0 +1,129 @@
+"""The ``outfit`` command. Thin: parse, call a package's public API, print.
+
+This module is the one place in ``outfit/`` that reaches the packages above it (``data``,
+later ``grader`` and ``webapp``); it imports them inside each command so that ``outfit --help``
+stays fast and the domain stays free of them.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import OutfitError
+
+__all__ = ["main", "cli"]
+
+
+class _Group(click.Group):
+    """Turns the project's own errors into a one-line message and exit status 2."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except OutfitError as exc:
+            msg = exc.message + (f"\nhint: {exc.hint}" if exc.hint else "")
+            raise click.ClickException(msg) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Grade outfits, search a closet for the best ones, and explain every score."""
+
+
+@cli.command()
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write the world into (Polyvore Outfits layout).")
+@click.option("--outfits", "n_outfits", default=2000, show_default=True,
+              type=click.IntRange(min=10), help="Number of good outfits to draw.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Same seed, same world.")
+@click.option("--image-size", default=128, show_default=True, type=click.IntRange(32, 1024),
+              help="Side of the square product photos, in pixels.")
+@click.option("--workers", default=None, type=click.IntRange(min=1),
+              help="Processes drawing photos (default: up to 2).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def synth(out_dir: Path, n_outfits: int, seed: int, image_size: int, workers: int | None,
+          as_json: bool) -> None:
+    """Generate a synthetic fashion world: photos, outfits, questions and the true reasons."""
+    from data.synth import generate_world
+
+    summary = generate_world(out_dir, n_outfits=n_outfits, seed=seed, image_size=image_size,
+                             workers=workers, progress=not as_json)
+    _print_summary(summary, as_json, title=f"synthetic world in {out_dir}")
+
+
+@cli.command()
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["auto", "polyvore", "maryland", "folder"]),
+              default="auto", show_default=True, help="Layout of PATH.")
+@click.option("--split", default="train", show_default=True,
+              type=click.Choice(["train", "valid", "test"]))
+@click.option("--version", "version", default="nondisjoint", show_default=True,
+              type=click.Choice(["nondisjoint", "disjoint"]), help="Polyvore Outfits version.")
+@click.option("--skip-missing", is_flag=True, help="Skip items whose photo is missing or bad.")
+@click.option("--no-image-check", is_flag=True, help="Do not check that photos exist.")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+def info(path: Path, fmt: str, split: str, version: str, skip_missing: bool,
+         no_image_check: bool, as_json: bool) -> None:
+    """Load a dataset or a folder of photos and print what is in it."""
+    from data import detect_format, load_closet, load_dataset
+
+    fmt = detect_format(path) if fmt == "auto" else fmt
+    on_bad = "skip" if skip_missing else "error"
+    if fmt == "folder":
+        closet, skipped = load_closet(path, on_bad_image=on_bad, check_images=not no_image_check)
+        summary = {"format": fmt, "items": len(closet),
+                   "by_category": dict(sorted(closet.category_counts().items())),
+                   "skipped": dict(skipped)}
+    else:
+        ds = load_dataset(path, fmt=fmt, split=split, version=version, on_missing_image=on_bad,
+                          check_images=not no_image_check)
+        summary = {"format": fmt, "split": split, **ds.summary(), "skipped": dict(ds.skipped)}
+    _print_summary(summary, as_json, title=str(path))
+
+
+@cli.command()
+@click.option("--outfits", "n_outfits", default=None, type=click.IntRange(min=10),
+              help="Size of the demo world (default 2000).")
+def demo(n_outfits: int | None) -> None:
+    """Set up the demo in the instance folder ($OUTFIT_HOME or ~/.outfit) and say what it made."""
+    from data.synth import generate_world
+
+    from .config import DEMO_WORLD_OUTFITS, DEMO_WORLD_SEED, instance_dir, worlds_dir
+
+    home = instance_dir(create=True)
+    world = worlds_dir(create=True) / f"synth-{DEMO_WORLD_SEED}"
+    marker = world / "world.json"
+    if marker.is_file():
+        summary = json.loads(marker.read_text())
+        click.echo(f"instance folder: {home}")
+        click.echo(f"synthetic world already there: {world} (delete it to make a new one)")
+    else:
+        summary = generate_world(world, n_outfits=n_outfits or DEMO_WORLD_OUTFITS,
+                                 seed=DEMO_WORLD_SEED, progress=True)
+        click.echo(f"instance folder: {home}")
+        click.echo(f"made a synthetic world: {world}")
+    _print_summary(summary, False, title="world")
+    click.echo(f"\nexplore it:  outfit info {world} --split train")
+
+
+def _print_summary(summary: dict, as_json: bool, title: str) -> None:
+    if as_json:
+        click.echo(json.dumps(summary, indent=None, sort_keys=True))
+        return
+    click.echo(title)
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k} {v}" for k, v in value.items()) or "none"
+        click.echo(f"  {key:<16} {value}")
+
+
+def main() -> None:
+    cli(prog_name="outfit")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The Flask web front end (not built yet)."""
