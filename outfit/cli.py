@@ -110,6 +110,52 @@ def demo(n_outfits: int | None) -> None:
     click.echo(f"\nexplore it:  outfit info {world} --split train")
 
 
+@cli.command()
+@click.argument("dataset", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Model folder to write (model.pt and card.json).")
+@click.option("--arch", default="set", show_default=True, help="Grader architecture: set or slots.")
+@click.option("--backbone", default="small", show_default=True,
+              help="Item CNN backbone: small, resnet18, resnet34, mobilenet_v3_small.")
+@click.option("--weights", default="none", show_default=True,
+              help="Backbone weights: none, imagenet (downloads) or a state-dict path.")
+@click.option("--freeze-backbone", is_flag=True, help="Train only the heads on a fixed backbone.")
+@click.option("--epochs", default=40, show_default=True, type=click.IntRange(min=1),
+              help="Most grader epochs (early stopping may end sooner).")
+@click.option("--feature-epochs", default=6, show_default=True, type=click.IntRange(min=0),
+              help="Epochs of the item-feature CNN.")
+@click.option("--image-size", default=64, show_default=True, type=click.IntRange(16, 1024))
+@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=2))
+@click.option("--patience", default=6, show_default=True, type=click.IntRange(min=1))
+@click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--version", "version", default="nondisjoint", show_default=True,
+              type=click.Choice(["nondisjoint", "disjoint"]), help="Polyvore Outfits version.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Keep decoded photos here between runs.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run in --out.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def train(dataset: Path, out_dir: Path, arch: str, backbone: str, weights: str,
+          freeze_backbone: bool, epochs: int, feature_epochs: int, image_size: int,
+          batch_size: int, patience: int, device: str, seed: int, version: str,
+          cache_dir: Path | None, resume: bool, quiet: bool) -> None:
+    """Train an outfit grader (item-feature CNN + grader) on a dataset."""
+    from grader import TrainConfig
+    from grader import train as run_training
+
+    cfg = TrainConfig(dataset=str(dataset), out=str(out_dir), arch=arch, backbone=backbone,
+                      weights=weights, freeze_backbone=freeze_backbone, epochs=epochs,
+                      feature_epochs=feature_epochs, image_size=image_size,
+                      batch_size=batch_size, patience=patience, device=device, seed=seed,
+                      version=version, cache_dir=str(cache_dir) if cache_dir else None,
+                      resume=resume, progress=not quiet)
+    card = run_training(cfg)
+    m = card["metrics"]
+    click.echo(f"model written to {out_dir}  ({card['train_seconds']} s)")
+    click.echo(f"  valid AUC {m['valid_auc']:.4f}  FITB {m['valid_fitb']:.3f}"
+               f"  temperature {m['temperature']:.2f}")
+
+
 def _print_summary(summary: dict, as_json: bool, title: str) -> None:
     if as_json:
         click.echo(json.dumps(summary, indent=None, sort_keys=True))

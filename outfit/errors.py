@@ -21,6 +21,7 @@ __all__ = [
     "MissingFileError",
     "MissingImagesError",
     "ImageError",
+    "ModelError",
 ]
 
 
@@ -114,3 +115,7 @@ class ImageError(DataError, ValueError):
         self.problem = problem
         name = str(path) if path is not None else "image"
         super().__init__(f"{name}: {problem}", hint=hint)
+
+
+class ModelError(OutfitError, ValueError):
+    """A model file that cannot be used: missing, corrupt, truncated, foreign or too new."""
