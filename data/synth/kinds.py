@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from .attributes import ALL_SEASON, COLORS, NEUTRALS, PATTERNS, SOLID
 
-__all__ = ["Style", "Kind", "KINDS", "KIND_BY_NAME", "sample_attributes"]
+__all__ = ["Style", "Kind", "KINDS", "KIND_BY_NAME", "STYLE_CATEGORY_IDS", "sample_attributes"]
 
 _ALL_PATTERNS = PATTERNS
 _PLAIN = (SOLID,)
@@ -136,6 +136,10 @@ KINDS: tuple[Kind, ...] = tuple(
     for i, k in enumerate(_KINDS, start=1)
 )
 KIND_BY_NAME: dict[str, Kind] = {k.name: k for k in KINDS}
+# Each style is a fine-grained category of its own, as Polyvore's are ("ankle boots",
+# "cocktail dresses"): the fine category carries formality and season, as it does in real data.
+STYLE_CATEGORY_IDS: dict[str, str] = {
+    s.name: str(n) for n, s in enumerate((s for k in KINDS for s in k.styles), start=1)}
 
 # A theme's hues are few (two at most) against seven neutrals: weight them up so that colour
 # shows up in a good share of the items.

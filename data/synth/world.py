@@ -44,8 +44,8 @@ for _kind in KINDS:
 
 
 def item_name(spec: ItemSpec) -> str:
-    """``"navy striped shirt"``: colour, pattern (when not solid) and kind."""
-    words = [spec["color"], PATTERN_WORDS[spec["pattern"]], spec["kind"]]
+    """``"navy striped oxford shirt"``: colour, pattern (when not solid) and style."""
+    words = [spec["color"], PATTERN_WORDS[spec["pattern"]], spec["style"]]
     return " ".join(w for w in words if w)
 
 
@@ -54,7 +54,7 @@ ATTRIBUTE_KEYS = ("color", "pattern", "formality", "season", "kind", "style")
 
 def make_item(item_id: str, spec: ItemSpec, image: Path | None = None) -> Item:
     """The domain :class:`~outfit.domain.Item` for a catalogue entry."""
-    return Item(id=item_id, category=spec["kind"], semantic_category=spec["semantic_category"],
+    return Item(id=item_id, category=spec["style"], semantic_category=spec["semantic_category"],
                 image=image, name=item_name(spec),
                 attributes={k: spec[k] for k in ATTRIBUTE_KEYS})
 

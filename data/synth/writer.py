@@ -6,7 +6,8 @@ Files written under ``out_dir`` (the layout of Vasileva et al., ECCV 2018, nondi
 - ``polyvore_item_metadata.json``: item_id -> ``url_name``, ``description``, ``catgeories``
   (misspelt as in the release), ``title``, ``related``, ``category_id``, ``semantic_category``,
   plus ``color``, ``pattern``, ``formality``, ``season``, ``kind`` and ``style``.
-- ``categories.csv``: ``id,fine-grained name,semantic category``, one row per kind, no header.
+- ``categories.csv``: ``id,fine-grained name,semantic category``, one row per style (the
+  fine-grained category: ``chelsea boots``, ``sheath dress``), no header.
 - ``nondisjoint/{train,valid,test}.json``: outfits, ``{"items": [{"item_id", "index"}], "set_id"}``,
   index from 1.
 - ``nondisjoint/compatibility_{split}.txt``: positives (``1 <set_id>_<index> ...``) first, then
@@ -40,7 +41,7 @@ from pathlib import Path
 from outfit.errors import DataError
 
 from .attributes import CLASHES, COLORS, FORMALITIES, NEUTRALS, PATTERN_WORDS, PATTERNS, SEASONS
-from .kinds import KIND_BY_NAME, KINDS
+from .kinds import KIND_BY_NAME, KINDS, STYLE_CATEGORY_IDS
 from .questions import make_questions
 from .rules import RULES
 from .world import Catalogue, item_name, make_item, sample_outfits
@@ -48,7 +49,7 @@ from .world import Catalogue, item_name, make_item, sample_outfits
 __all__ = ["generate_world", "GENERATOR", "GENERATOR_VERSION", "SPLITS"]
 
 GENERATOR = "outfit synthetic world"
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: one fine-grained category per style
 SPLITS = ("train", "valid", "test")
 _SHARES = {"train": 0.7, "valid": 0.1}
 _MARKER = ".synthetic-world"  # written first: a folder with it may be overwritten
@@ -103,7 +104,7 @@ def _metadata(catalogue: Catalogue) -> dict[str, dict]:
                            kind.name.capitalize()],
             "title": title[:1].upper() + title[1:],
             "related": [],
-            "category_id": kind.category_id,
+            "category_id": STYLE_CATEGORY_IDS[spec["style"]],
             "semantic_category": kind.semantic_category,
             **{k: spec[k] for k in ("color", "pattern", "formality", "season", "kind", "style")},
         }
@@ -133,8 +134,9 @@ def _vocabulary() -> dict:
             "patterns": list(PATTERNS), "formalities": list(FORMALITIES),
             "seasons": list(SEASONS),
             "kinds": {k.name: {"semantic_category": k.semantic_category,
-                               "category_id": k.category_id,
-                               "styles": {s.name: [s.formality, s.season] for s in k.styles}}
+                               "styles": {s.name: {"category_id": STYLE_CATEGORY_IDS[s.name],
+                                                   "formality": s.formality, "season": s.season}
+                                          for s in k.styles}}
                       for k in KINDS},
         },
     }
@@ -172,7 +174,8 @@ def generate_world(out_dir: str | Path, *, n_outfits: int = 2000, seed: int = 0,
     _say(progress, "writing outfits and questions")
     _dump(out / "polyvore_item_metadata.json", _metadata(catalogue), indent=None)
     (out / "categories.csv").write_text(
-        "".join(f"{k.category_id},{k.name},{k.semantic_category}\n" for k in KINDS))
+        "".join(f"{STYLE_CATEGORY_IDS[s.name]},{s.name},{k.semantic_category}\n"
+                for k in KINDS for s in k.styles))
     truth_file: dict = {"compatibility": {}, "fitb": {}}
     counts: dict[str, dict[str, int]] = {"outfits": {}, "compatibility": {}, "fitb": {}}
     skipped: dict[str, int] = {}

@@ -1,0 +1,144 @@
+"""The outfit grader: scores whole and partial outfits from item features.
+
+Two architectures behind one interface, both taking a padded batch of outfits::
+
+    feats (B, S, D)   item features, laid out by the feature net's FeatureLayout
+    slots (B, S)      slot ids (index into outfit.vocab.SLOTS)
+    mask  (B, S)      True where an item is present
+
+and returning one logit per outfit ``(B,)``. :meth:`OutfitGrader.score` is the calibrated
+probability ``sigmoid(logit / T)``, T fitted on the validation split.
+
+- ``slots``: Tangseng et al. (arXiv 1804.09979): one position per slot in a fixed order
+  (outer, upper, lower, full, shoes, accessories); an empty slot is a learned vector, so a
+  partial outfit is as easy to grade as a whole one; an MLP over the concatenation. Accessories
+  (and, in imperfect datasets, a second item in a main slot) are summed into their position, so
+  the score does not depend on the order items are listed in.
+- ``set``: attention over the items with slot embeddings; any number of items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from outfit.errors import OutfitError
+from outfit.vocab import SLOTS
+
+__all__ = ["OutfitGrader", "SlotsGrader", "SetGrader", "create_grader", "list_graders",
+           "register_grader"]
+
+N_SLOTS = len(SLOTS)
+
+
+class OutfitGrader(nn.Module):
+    """Common interface. Subclasses implement :meth:`forward` (logits)."""
+
+    arch: str = ""
+
+    def __init__(self, feature_dim: int) -> None:
+        super().__init__()
+        self.feature_dim = feature_dim
+        self.register_buffer("log_temperature", torch.zeros(()))
+
+    @property
+    def temperature(self) -> float:
+        return float(self.log_temperature.exp())
+
+    def forward(self, feats: torch.Tensor, slots: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def score(self, feats: torch.Tensor, slots: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Calibrated probability that the outfit is good, ``(B,)`` in [0, 1]."""
+        return torch.sigmoid(self(feats, slots, mask) / self.log_temperature.exp())
+
+    def config(self) -> dict:
+        """The keyword arguments that rebuild this architecture (for checkpoints)."""
+        raise NotImplementedError
+
+
+_REGISTRY: dict[str, Callable[..., OutfitGrader]] = {}
+
+
+def register_grader(name: str) -> Callable[[type[OutfitGrader]], type[OutfitGrader]]:
+    def deco(cls: type[OutfitGrader]) -> type[OutfitGrader]:
+        if name in _REGISTRY:
+            raise OutfitError(f"grader architecture {name!r} is registered twice")
+        cls.arch = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return deco
+
+
+def list_graders() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def create_grader(arch: str, feature_dim: int, **config) -> OutfitGrader:
+    if arch not in _REGISTRY:
+        raise OutfitError(f"unknown grader architecture {arch!r}",
+                          hint="known architectures: " + ", ".join(list_graders()))
+    return _REGISTRY[arch](feature_dim, **config)
+
+
+@register_grader("slots")
+class SlotsGrader(OutfitGrader):
+    """Fixed slot order, learned empty vectors, MLP (the paper's grader)."""
+
+    def __init__(self, feature_dim: int, hidden: int = 256, dropout: float = 0.1) -> None:
+        super().__init__(feature_dim)
+        self.hidden = hidden
+        self.dropout = dropout
+        self.empty = nn.Parameter(torch.zeros(N_SLOTS, feature_dim))
+        self.first = nn.Linear(N_SLOTS * feature_dim, hidden)
+        self.rest = nn.Sequential(
+            nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, hidden // 2), nn.ReLU(),
+            nn.Linear(hidden // 2, 1),
+        )
+
+    def slot_inputs(self, feats: torch.Tensor, slots: torch.Tensor,
+                    mask: torch.Tensor) -> torch.Tensor:
+        """``(B, N_SLOTS, D)``: the items of each slot summed, or the empty vector."""
+        b, s, d = feats.shape
+        onehot = nn.functional.one_hot(slots.clamp(0, N_SLOTS - 1), N_SLOTS).to(feats.dtype)
+        onehot = onehot * mask.unsqueeze(-1).to(feats.dtype)  # (B, S, N_SLOTS)
+        summed = torch.einsum("bsk,bsd->bkd", onehot, feats)  # (B, N_SLOTS, D)
+        present = onehot.sum(1).clamp(max=1).unsqueeze(-1)  # (B, N_SLOTS, 1)
+        return summed + (1 - present) * self.empty
+
+    def forward(self, feats: torch.Tensor, slots: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        x = self.slot_inputs(feats, slots, mask).flatten(1)  # (B, N_SLOTS * D)
+        return self.rest(self.first(x)).squeeze(-1)
+
+    def config(self) -> dict:
+        return {"hidden": self.hidden, "dropout": self.dropout}
+
+
+@register_grader("set")
+class SetGrader(OutfitGrader):
+    """Items as tokens (features + slot embedding), self-attention, masked mean, MLP."""
+
+    def __init__(self, feature_dim: int, width: int = 64, layers: int = 2, heads: int = 4,
+                 dropout: float = 0.1) -> None:
+        super().__init__(feature_dim)
+        self.width, self.layers, self.heads, self.dropout = width, layers, heads, dropout
+        self.embed = nn.Linear(feature_dim, width)
+        self.slot_embed = nn.Embedding(N_SLOTS, width)
+        layer = nn.TransformerEncoderLayer(width, heads, dim_feedforward=2 * width,
+                                           dropout=dropout, batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        self.head = nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, 1))
+
+    def forward(self, feats: torch.Tensor, slots: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        x = self.embed(feats) + self.slot_embed(slots.clamp(0, N_SLOTS - 1))  # (B, S, W)
+        x = self.encoder(x, src_key_padding_mask=~mask)
+        m = mask.unsqueeze(-1).to(x.dtype)
+        pooled = (x * m).sum(1) / m.sum(1).clamp(min=1)  # (B, W)
+        return self.head(pooled).squeeze(-1)
+
+    def config(self) -> dict:
+        return {"width": self.width, "layers": self.layers, "heads": self.heads,
+                "dropout": self.dropout}

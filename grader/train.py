@@ -1,0 +1,358 @@
+"""Training: the item-feature CNN, then the outfit grader.
+
+Stage 1 trains the CNN trunk with the shape and pattern heads on item labels (fine category,
+pattern). Stage 2 freezes them, caches the colour and trunk features of every item, and trains
+the style head with the grader on positives against same-slot swaps and sub-outfits (see
+:mod:`grader.sampling`), validating compatibility AUC and FITB accuracy each epoch, stopping
+early and keeping the best state. The temperature is then fitted on the validation questions.
+
+Runs alone or under ``torchrun --nproc_per_node=N`` (DistributedDataParallel: gloo on CPU,
+nccl on GPU); each process takes every N-th batch, rank 0 writes the files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from data.dataset import Dataset
+from data.loaders import load_dataset
+from outfit.errors import OutfitError
+
+from .api import GraderModel, pad_outfits, slot_ids
+from .checkpoint import CHECKPOINT_NAME, save_checkpoint
+from .distributed import Dist
+from .features import ItemFeatureNet
+from .labels import PATTERNS, UNKNOWN, pattern_labels, shape_labels, shape_vocabulary
+from .metrics import fit_temperature
+from .model import create_grader
+from .preprocess import Preprocessing, load_image_tensor, to_float
+from .questions import answer_questions, question_set
+from .sampling import SwapSampler
+
+__all__ = ["TrainConfig", "train", "data_fingerprint"]
+
+STATE_NAME = "train_state.pt"
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on; saved in the checkpoint and the card."""
+
+    dataset: str
+    out: str
+    arch: str = "set"
+    backbone: str = "small"
+    weights: str = "none"
+    image_size: int = 64
+    feature_epochs: int = 6
+    epochs: int = 40
+    batch_size: int = 256
+    feature_batch_size: int = 128
+    lr: float = 2e-3
+    feature_lr: float = 3e-3
+    weight_decay: float = 1e-4
+    style_dim: int = 16
+    patience: int = 6
+    sub_outfit_rate: float = 0.5
+    device: str = "cpu"
+    seed: int = 0
+    version: str = "nondisjoint"
+    freeze_backbone: bool = False
+    cache_dir: str | None = None
+    resume: bool = False
+    progress: bool = True
+    grader_config: dict = field(default_factory=dict)
+
+
+def data_fingerprint(ds: Dataset) -> str:
+    """A short hash of the training outfits and their items' categories."""
+    h = hashlib.sha256()
+    for o in ds.outfits:
+        h.update(f"{o.id}:{','.join(o.item_ids)}\n".encode())
+    for item_id in sorted(ds.items):
+        it = ds.items[item_id]
+        h.update(f"{item_id}|{it.category}|{it.semantic_category}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def _seed_all(seed: int) -> random.Random:
+    torch.manual_seed(seed)
+    np.random.seed(seed % (2**32))
+    return random.Random(seed)
+
+
+def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Random horizontal flip and a shift of up to 1/16 of the side, padding with white."""
+    b, _, s, _ = x.shape
+    flip = torch.rand(b, generator=gen) < 0.5
+    x = torch.where(flip.view(b, 1, 1, 1), x.flip(-1), x)
+    pad = max(1, s // 16)
+    padded = F.pad(x, (pad, pad, pad, pad), value=1.0)
+    dx, dy = (int(v) for v in torch.randint(0, 2 * pad + 1, (2,), generator=gen))
+    return padded[:, :, dy:dy + s, dx:dx + s]
+
+
+class _Heads(nn.Module):
+    """Stage-1 module: photos -> shape and pattern logits."""
+
+    def __init__(self, fn: ItemFeatureNet) -> None:
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.fn.heads(self.fn.trunk_features(images))
+
+
+class _Scorer(nn.Module):
+    """Stage-2 module: cached colour/trunk features of padded outfits -> logits."""
+
+    def __init__(self, fn: ItemFeatureNet, grader: nn.Module) -> None:
+        super().__init__()
+        self.fn, self.grader = fn, grader
+
+    def forward(self, color, trunk, slots, mask):  # (B, S, 15), (B, S, C), (B, S), (B, S)
+        return self.grader(self.fn.features_from(color, trunk), slots, mask)
+
+
+def _progress(cfg: TrainConfig, dist: Dist, total: int, desc: str):
+    return tqdm(total=total, desc=desc, disable=not (cfg.progress and dist.is_main), leave=False,
+                dynamic_ncols=True)
+
+
+def _train_features(cfg: TrainConfig, dist: Dist, fn: ItemFeatureNet, images: torch.Tensor,
+                    shape_y: torch.Tensor, pattern_y: torch.Tensor, log: list) -> None:
+    """Stage 1: trunk + shape/pattern heads on item labels."""
+    device = torch.device(cfg.device)
+    heads = dist.wrap(_Heads(fn).to(device))
+    params = [p for p in heads.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.feature_lr, weight_decay=cfg.weight_decay)
+    n = len(images)
+    steps_per_epoch = max(1, n // (cfg.feature_batch_size * dist.world))
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.feature_lr,
+                                                total_steps=steps_per_epoch * cfg.feature_epochs)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    has_pattern = bool((pattern_y != UNKNOWN).any())
+    for epoch in range(cfg.feature_epochs):
+        heads.train()
+        order = torch.randperm(n, generator=gen)
+        bar = _progress(cfg, dist, steps_per_epoch, f"features {epoch + 1}/{cfg.feature_epochs}")
+        total, right = 0.0, 0
+        for step in range(steps_per_epoch):
+            idx = dist.shard(order, step, cfg.feature_batch_size)
+            x = _augment(to_float(images[idx]), gen).to(device)
+            shape_logits, pattern_logits = heads(x)
+            loss = F.cross_entropy(shape_logits, shape_y[idx].to(device), ignore_index=UNKNOWN)
+            if has_pattern:
+                loss = loss + F.cross_entropy(pattern_logits, pattern_y[idx].to(device),
+                                              ignore_index=UNKNOWN)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.item()
+            right += int((shape_logits.argmax(-1).cpu() == shape_y[idx]).sum())
+            bar.set_postfix(loss=f"{total / (step + 1):.3f}")
+            bar.update()
+        bar.close()
+        log.append({"stage": "features", "epoch": epoch + 1, "loss": total / steps_per_epoch,
+                    "shape_acc": right / max(1, steps_per_epoch * cfg.feature_batch_size)})
+
+
+def _load_split(cfg: TrainConfig, split: str) -> Dataset:
+    return load_dataset(cfg.dataset, split=split, version=cfg.version)
+
+
+def train(cfg: TrainConfig) -> dict:
+    """Train a model as ``cfg`` says; write ``model.pt`` and ``card.json`` into ``cfg.out``.
+
+    Returns the card (a dict). Resumes from ``train_state.pt`` when ``cfg.resume`` is set.
+    """
+    dist = Dist.from_env(cfg.device)
+    try:
+        return _train(cfg, dist)
+    finally:
+        dist.close()
+
+
+def _train(cfg: TrainConfig, dist: Dist) -> dict:
+    started = time.time()
+    out = Path(cfg.out)
+    rng = _seed_all(cfg.seed)  # the same seed in every process: one order of batches, split
+    device = torch.device(cfg.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise OutfitError("--device cuda asked for, but no CUDA device is available",
+                          hint="train with --device cpu")
+    train_ds, valid_ds = _load_split(cfg, "train"), _load_split(cfg, "valid")
+    if not train_ds.outfits:
+        raise OutfitError(f"no training outfits in {cfg.dataset}", hint="check the dataset path")
+    items = list(train_ds.items.values()) + [it for i, it in valid_ds.items.items()
+                                             if i not in train_ds.items]
+    n_train = len(train_ds.items)
+    shapes = shape_vocabulary(items)
+    prep = Preprocessing(cfg.image_size)
+    images = load_image_tensor(items, prep, cache_dir=cfg.cache_dir)
+    shape_y = torch.tensor(shape_labels(items, shapes))
+    pattern_y = torch.tensor(pattern_labels(items))
+
+    fn = ItemFeatureNet(shapes, PATTERNS, backbone=cfg.backbone, weights=cfg.weights,
+                        style_dim=cfg.style_dim).to(device)
+    grader = create_grader(cfg.arch, fn.layout.dim, **cfg.grader_config).to(device)
+    log: list[dict] = []
+    state_path = out / STATE_NAME
+    resumed = None
+    if cfg.resume and state_path.is_file():
+        resumed = torch.load(state_path, map_location="cpu", weights_only=True)
+        fn.load_state_dict(resumed["feature_net"])
+        grader.load_state_dict(resumed["grader"])
+        log = json.loads(resumed["log"])
+
+    # ---- stage 1: item features
+    if resumed is None:
+        if cfg.freeze_backbone:
+            fn.trunk.requires_grad_(False)
+        _train_features(cfg, dist, fn, images[:n_train], shape_y[:n_train], pattern_y[:n_train],
+                        log)
+    fn.trunk.requires_grad_(False)
+    fn.shape_head.requires_grad_(False)
+    fn.pattern_head.requires_grad_(False)
+    model = GraderModel(fn, grader, prep, device=cfg.device)
+    color, trunk = model.color_and_trunk(images)
+    color, trunk = color.to(device), trunk.to(device)
+    slots = slot_ids(items).to(device)
+    index = {it.id: k for k, it in enumerate(items)}
+    with torch.no_grad():
+        shape_acc = float((fn.heads(trunk[n_train:])[0].argmax(-1).cpu()
+                           == shape_y[n_train:]).float().mean()) if len(items) > n_train else None
+
+    # ---- stage 2: the grader (and the style head) on cached features
+    categories = [it.semantic_category for it in items]
+    sampler = SwapSampler([[index[i] for i in o.item_ids] for o in train_ds.outfits], categories,
+                          range(n_train), sub_outfit_rate=cfg.sub_outfit_rate)
+    valid_q = question_set(valid_ds, index)
+    scorer = _Scorer(fn, grader).to(device)
+    ddp_scorer = dist.wrap(scorer)
+    opt = torch.optim.AdamW([p for p in scorer.parameters() if p.requires_grad], lr=cfg.lr,
+                            weight_decay=cfg.weight_decay)
+    start_epoch, best, best_state, bad_epochs = 0, -math.inf, None, 0
+    if resumed is not None:
+        opt.load_state_dict(resumed["optimizer"])
+        start_epoch, best, bad_epochs = resumed["epoch"], resumed["best"], resumed["bad_epochs"]
+        best_state = resumed["best_state"]
+        rng.setstate(_rng_from(resumed["rng"]))
+
+    def score_rows(padded: torch.Tensor) -> torch.Tensor:
+        mask = padded >= 0
+        safe = padded.clamp(min=0).to(device)
+        return scorer(color[safe], trunk[safe], slots[safe], mask.to(device))
+
+    for epoch in range(start_epoch, cfg.epochs):
+        scorer.train()
+        fn.trunk.eval()  # batch-norm statistics stay those of stage 1
+        examples = sampler.epoch(rng)
+        steps = max(1, len(examples) // (cfg.batch_size * dist.world))
+        bar = _progress(cfg, dist, steps, f"grader {epoch + 1}/{cfg.epochs}")
+        total = 0.0
+        for step in range(steps):
+            batch = [examples[k] for k in dist.shard(range(len(examples)), step, cfg.batch_size)]
+            padded = pad_outfits([r for r, _ in batch])
+            labels = torch.tensor([y for _, y in batch], device=device)
+            mask = (padded >= 0).to(device)
+            safe = padded.clamp(min=0).to(device)
+            logits = ddp_scorer(color[safe], trunk[safe], slots[safe], mask)
+            loss = F.binary_cross_entropy_with_logits(logits, labels)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += loss.item()
+            bar.set_postfix(loss=f"{total / (step + 1):.3f}")
+            bar.update()
+        bar.close()
+        scorer.eval()
+        val = answer_questions(valid_q, score_rows)
+        metric = _selection_metric(val)
+        log.append({"stage": "grader", "epoch": epoch + 1, "loss": total / steps,
+                    "valid_auc": val["auc"], "valid_fitb": val["fitb"]})
+        if dist.is_main and cfg.progress:
+            tqdm.write(f"epoch {epoch + 1}: loss {total / steps:.4f}  valid AUC {val['auc']:.4f}"
+                       f"  FITB {val['fitb']:.3f}")
+        if metric > best + 1e-4:
+            best, bad_epochs = metric, 0
+            best_state = _trainable_state(scorer)
+        else:
+            bad_epochs += 1
+        if dist.is_main:
+            _save_state(state_path, fn, grader, opt, epoch + 1, best, bad_epochs, best_state,
+                        rng, log)
+        if bad_epochs >= cfg.patience:
+            break
+
+    if best_state is not None:
+        scorer.load_state_dict(best_state, strict=False)
+    scorer.eval()
+    val = answer_questions(valid_q, score_rows)
+    temperature = fit_temperature(val["compat_logits"], valid_q.compat_labels)
+    grader.log_temperature.fill_(math.log(temperature))
+    card = _card(cfg, train_ds, valid_ds, val, temperature, shape_acc, log, started)
+    model.meta = {"metrics": card["metrics"], "data": card["data"], "created": card["created"],
+                  "train_config": card["config"]}
+    if dist.is_main:
+        save_checkpoint(out / CHECKPOINT_NAME, model.to_checkpoint())
+        tmp = out / "card.json.tmp"
+        tmp.write_text(json.dumps(card, indent=2) + "\n")
+        os.replace(tmp, out / "card.json")
+        state_path.unlink(missing_ok=True)
+    return card
+
+
+def _selection_metric(val: dict) -> float:
+    auc_, fitb = val["auc"], val["fitb"]
+    parts = [v for v in (auc_, fitb) if not math.isnan(v)]
+    return sum(parts) / len(parts) if parts else 0.0
+
+
+def _trainable_state(module: nn.Module) -> dict:
+    names = {n for n, p in module.named_parameters() if p.requires_grad}
+    return {k: v.detach().clone() for k, v in module.state_dict().items()
+            if k in names or k.endswith("log_temperature")}
+
+
+def _rng_from(state: list) -> tuple:
+    return (state[0], tuple(state[1]), state[2])
+
+
+def _save_state(path: Path, fn, grader, opt, epoch, best, bad_epochs, best_state, rng, log):
+    rs = rng.getstate()
+    save_checkpoint(path, {
+        "kind": "train-state", "feature_net": fn.state_dict(), "grader": grader.state_dict(),
+        "optimizer": opt.state_dict(), "epoch": epoch, "best": best, "bad_epochs": bad_epochs,
+        "best_state": best_state, "rng": [rs[0], list(rs[1]), rs[2]], "log": json.dumps(log),
+    })
+
+
+def _card(cfg: TrainConfig, train_ds: Dataset, valid_ds: Dataset, val: dict, temperature: float,
+          shape_acc: float | None, log: list, started: float) -> dict:
+    return {
+        "what": f"outfit grader ({cfg.arch}) over {cfg.backbone} item features",
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "data": {"name": train_ds.name, "root": str(cfg.dataset),
+                 "fingerprint": data_fingerprint(train_ds),
+                 "train": train_ds.summary(), "valid": valid_ds.summary()},
+        "metrics": {"valid_auc": val["auc"], "valid_fitb": val["fitb"],
+                    "valid_shape_acc": shape_acc, "temperature": temperature},
+        "train_seconds": round(time.time() - started, 1),
+        "config": asdict(cfg),
+        "log": log,
+    }
