@@ -7,10 +7,12 @@ Importing this package loads torch, so the layers below it never import it.
 
 from .api import FeatureTable, GraderModel, load_model, pad_outfits
 from .backbones import create_backbone, list_backbones
+from .baselines import create_baseline, list_baselines
 from .checkpoint import load_checkpoint, save_checkpoint
+from .evaluate import EvalResult, ModelScorer, comparison_table, evaluate, evaluate_many
 from .features import GROUPS, FeatureLayout, ItemFeatureNet
 from .model import create_grader, list_graders
-from .train import TrainConfig, train
+from .training import TrainConfig, train
 
 __all__ = [
     "GraderModel",
@@ -28,4 +30,11 @@ __all__ = [
     "list_graders",
     "load_checkpoint",
     "save_checkpoint",
+    "evaluate",
+    "evaluate_many",
+    "comparison_table",
+    "EvalResult",
+    "ModelScorer",
+    "create_baseline",
+    "list_baselines",
 ]

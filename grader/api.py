@@ -139,7 +139,7 @@ class GraderModel:
 
     def score(self, table: FeatureTable, outfits: Sequence[Sequence[str]]) -> np.ndarray:
         """Calibrated probabilities in [0, 1], ``(B,)``."""
-        z = self.logits(table, outfits) / self.grader.temperature
+        z = self.logits(table, outfits) / self.grader.temperature + float(self.grader.bias)
         return 1.0 / (1.0 + np.exp(-z))
 
     # ------------------------------------------------------------------ persistence

@@ -57,7 +57,7 @@ def save_checkpoint(path: Path | str, checkpoint: dict[str, Any]) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"format": FORMAT, "format_version": FORMAT_VERSION,
-               "torch_version": torch.__version__, **checkpoint}
+               "torch_version": str(torch.__version__), **checkpoint}
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:

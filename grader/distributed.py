@@ -53,6 +53,22 @@ class Dist:
         start = (step * self.world + self.rank) * batch_size
         return order[start:start + batch_size]
 
+    def broadcast_module(self, module: nn.Module) -> None:
+        """Copy rank 0's parameters and buffers (batch-norm statistics too) to every process."""
+        if self.world <= 1:
+            return
+        with torch.no_grad():
+            for tensor in module.state_dict().values():
+                torch_dist.broadcast(tensor, src=0)
+
+    def decide(self, flag: bool) -> bool:
+        """Rank 0's ``flag`` in every process, so that all stop (or go on) together."""
+        if self.world <= 1:
+            return flag
+        t = torch.tensor([int(flag)], device=self.device if self.device.startswith("cuda") else "cpu")
+        torch_dist.broadcast(t, src=0)
+        return bool(t.item())
+
     def close(self) -> None:
         if self.world > 1 and torch_dist.is_initialized():
             torch_dist.destroy_process_group()

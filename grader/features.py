@@ -8,7 +8,7 @@
 The grader sees the concatenation, laid out as :class:`FeatureLayout` says; the layout travels
 in the checkpoint so an explanation can name the group a dimension belongs to.
 
-Training runs in two stages (see :mod:`grader.train`): the trunk and the shape/pattern heads
+Training runs in two stages (see :mod:`grader.training`): the trunk and the shape/pattern heads
 learn from item labels; then the trunk is frozen, its output cached per item, and the style head
 learns with the grader. :meth:`ItemFeatureNet.features_from` turns a cached ``(color, trunk)``
 pair into the feature vector, so stage two never runs the CNN.

@@ -58,3 +58,4 @@ def shape_vocabulary(items: Iterable[Item]) -> tuple[str, ...]:
 def shape_labels(items: Iterable[Item], vocabulary: Sequence[str]) -> list[int]:
     index = {name: k for k, name in enumerate(vocabulary)}
     return [index.get(it.category, UNKNOWN) for it in items]
+

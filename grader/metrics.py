@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["auc", "roc_curve", "fitb_accuracy", "accuracy_at", "reliability", "fit_temperature"]
+__all__ = ["auc", "roc_curve", "fitb_accuracy", "accuracy_at", "reliability", "fit_temperature",
+           "fit_calibration"]
 
 
 def _ranks(x: np.ndarray) -> np.ndarray:
@@ -109,3 +110,38 @@ def fit_temperature(logits: Sequence[float], labels: Sequence[float]) -> float:
             b = lo + g * (hi - lo)
             fb = nll(b)
     return float(np.exp((lo + hi) / 2))
+
+
+def fit_calibration(logits: Sequence[float], labels: Sequence[float],
+                    iterations: int = 100) -> tuple[float, float]:
+    """Platt scaling: the temperature T > 0 and bias b minimising the log loss of
+    ``sigmoid(logit / T + b)``, by Newton's method on (1/T, b) from (1, 0).
+
+    Returns (1.0, 0.0) when one class is absent. A fit that would make T negative or infinite
+    (scores unrelated to labels) falls back to the temperature alone with no bias.
+    """
+    z = np.asarray(logits, dtype=np.float64)
+    y = np.asarray(labels, dtype=np.float64)
+    if len(z) == 0 or y.min() == y.max():
+        return 1.0, 0.0
+    x = np.stack([z, np.ones_like(z)], axis=1)
+
+    def nll(w: np.ndarray) -> float:
+        s = x @ w
+        return float(np.mean(np.logaddexp(0.0, s) - y * s))
+
+    w = np.array([1.0, 0.0])
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -500, 500)))
+        grad = x.T @ (p - y) / len(z)
+        hess = (x * (p * (1 - p))[:, None]).T @ x / len(z) + 1e-9 * np.eye(2)
+        step = np.linalg.solve(hess, grad)
+        t, before = 1.0, nll(w)
+        while nll(w - t * step) > before and t > 1e-8:  # damped: never let the loss rise
+            t /= 2
+        w = w - t * step
+        if np.abs(t * step).max() < 1e-10:
+            break
+    if not np.isfinite(w).all() or w[0] <= 1e-6:
+        return fit_temperature(z, y), 0.0
+    return float(1.0 / w[0]), float(w[1])

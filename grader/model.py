@@ -7,7 +7,8 @@ Two architectures behind one interface, both taking a padded batch of outfits::
     mask  (B, S)      True where an item is present
 
 and returning one logit per outfit ``(B,)``. :meth:`OutfitGrader.score` is the calibrated
-probability ``sigmoid(logit / T)``, T fitted on the validation split.
+probability ``sigmoid(logit / T + b)``, T and b fitted on the validation split (Platt scaling:
+training sees more negatives than positives, so a temperature alone leaves the scores biased).
 
 - ``slots``: Tangseng et al. (arXiv 1804.09979): one position per slot in a fixed order
   (outer, upper, lower, full, shoes, accessories); an empty slot is a learned vector, so a
@@ -42,6 +43,7 @@ class OutfitGrader(nn.Module):
         super().__init__()
         self.feature_dim = feature_dim
         self.register_buffer("log_temperature", torch.zeros(()))
+        self.register_buffer("bias", torch.zeros(()))
 
     @property
     def temperature(self) -> float:
@@ -52,7 +54,7 @@ class OutfitGrader(nn.Module):
 
     def score(self, feats: torch.Tensor, slots: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Calibrated probability that the outfit is good, ``(B,)`` in [0, 1]."""
-        return torch.sigmoid(self(feats, slots, mask) / self.log_temperature.exp())
+        return torch.sigmoid(self(feats, slots, mask) / self.log_temperature.exp() + self.bias)
 
     def config(self) -> dict:
         """The keyword arguments that rebuild this architecture (for checkpoints)."""
@@ -88,16 +90,20 @@ def create_grader(arch: str, feature_dim: int, **config) -> OutfitGrader:
 class SlotsGrader(OutfitGrader):
     """Fixed slot order, learned empty vectors, MLP (the paper's grader)."""
 
-    def __init__(self, feature_dim: int, hidden: int = 256, dropout: float = 0.1) -> None:
+    def __init__(self, feature_dim: int, hidden: int = 256, dropout: float = 0.1,
+                 pair_rank: int = 32) -> None:
         super().__init__(feature_dim)
-        self.hidden = hidden
-        self.dropout = dropout
+        self.hidden, self.dropout, self.pair_rank = hidden, dropout, pair_rank
         self.empty = nn.Parameter(torch.zeros(N_SLOTS, feature_dim))
         self.first = nn.Linear(N_SLOTS * feature_dim, hidden)
-        self.rest = nn.Sequential(
-            nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, hidden // 2), nn.ReLU(),
-            nn.Linear(hidden // 2, 1),
-        )
+        # Pairwise interactions (a factorisation machine, Rendle 2010): each item is projected to
+        # ``pair_rank`` factors, and sum_{i<j} p_i * p_j feeds the head. Clashes are pairwise
+        # (two bold patterns, a casual piece with a formal one), which an MLP over the
+        # concatenation learns only slowly from a few thousand outfits.
+        self.pair = nn.Linear(feature_dim, pair_rank) if pair_rank else None
+        self.rest = nn.Sequential(nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, hidden // 2),
+                                  nn.ReLU())
+        self.out = nn.Linear(hidden // 2 + pair_rank, 1)
 
     def slot_inputs(self, feats: torch.Tensor, slots: torch.Tensor,
                     mask: torch.Tensor) -> torch.Tensor:
@@ -111,10 +117,14 @@ class SlotsGrader(OutfitGrader):
 
     def forward(self, feats: torch.Tensor, slots: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         x = self.slot_inputs(feats, slots, mask).flatten(1)  # (B, N_SLOTS * D)
-        return self.rest(self.first(x)).squeeze(-1)
+        h = [self.rest(self.first(x))]  # (B, hidden // 2)
+        if self.pair is not None:
+            p = self.pair(feats) * mask.unsqueeze(-1).to(feats.dtype)  # (B, S, R)
+            h.append(0.5 * (p.sum(1) ** 2 - (p**2).sum(1)))  # sum over pairs i<j of p_i * p_j
+        return self.out(torch.cat(h, -1)).squeeze(-1)
 
     def config(self) -> dict:
-        return {"hidden": self.hidden, "dropout": self.dropout}
+        return {"hidden": self.hidden, "dropout": self.dropout, "pair_rank": self.pair_rank}
 
 
 @register_grader("set")

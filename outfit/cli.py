@@ -120,13 +120,13 @@ def demo(n_outfits: int | None) -> None:
 @click.option("--weights", default="none", show_default=True,
               help="Backbone weights: none, imagenet (downloads) or a state-dict path.")
 @click.option("--freeze-backbone", is_flag=True, help="Train only the heads on a fixed backbone.")
-@click.option("--epochs", default=40, show_default=True, type=click.IntRange(min=1),
+@click.option("--epochs", default=20, show_default=True, type=click.IntRange(min=1),
               help="Most grader epochs (early stopping may end sooner).")
-@click.option("--feature-epochs", default=6, show_default=True, type=click.IntRange(min=0),
+@click.option("--feature-epochs", default=8, show_default=True, type=click.IntRange(min=0),
               help="Epochs of the item-feature CNN.")
 @click.option("--image-size", default=64, show_default=True, type=click.IntRange(16, 1024))
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=2))
-@click.option("--patience", default=6, show_default=True, type=click.IntRange(min=1))
+@click.option("--patience", default=8, show_default=True, type=click.IntRange(min=1))
 @click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--version", "version", default="nondisjoint", show_default=True,
@@ -154,6 +154,67 @@ def train(dataset: Path, out_dir: Path, arch: str, backbone: str, weights: str,
     click.echo(f"model written to {out_dir}  ({card['train_seconds']} s)")
     click.echo(f"  valid AUC {m['valid_auc']:.4f}  FITB {m['valid_fitb']:.3f}"
                f"  temperature {m['temperature']:.2f}")
+
+
+@cli.command()
+@click.argument("dataset", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--model", "models", multiple=True, required=True,
+              help="A model folder (or its model.pt), or a baseline: random, color-category. "
+                   "Repeat to compare models side by side.")
+@click.option("--split", default="test", show_default=True,
+              type=click.Choice(["train", "valid", "test"]))
+@click.option("--version", "version", default="nondisjoint", show_default=True,
+              type=click.Choice(["nondisjoint", "disjoint"]), help="Polyvore Outfits version.")
+@click.option("--baselines/--no-baselines", default=True, show_default=True,
+              help="Also evaluate every registered baseline beside the models.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the metrics of every model to this JSON file.")
+@click.option("--plots", "plots_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Write ROC, score-histogram and reliability PNGs here.")
+@click.option("--csv", "csv_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write comparison.csv and per_category_<model>.csv here (default: --plots).")
+@click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the baselines.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Keep decoded photos here between runs.")
+def evaluate(dataset: Path, models: tuple[str, ...], split: str, version: str, baselines: bool,
+             json_path: Path | None, plots_dir: Path | None, csv_dir: Path | None, device: str,
+             seed: int, cache_dir: Path | None) -> None:
+    """Compare graders on a split: compatibility AUC, FITB accuracy, calibration, per category."""
+    from data import load_dataset
+    from grader.evaluate import comparison_table, evaluate_many, file_safe, resolve_scorers
+
+    scorers = resolve_scorers(models, dataset, baselines=baselines, device=device, seed=seed,
+                              version=version, cache_dir=cache_dir)
+    results = evaluate_many(load_dataset(dataset, split=split, version=version), scorers)
+    table = comparison_table(results)
+
+    def fmt(v: float) -> str:
+        return f"{v:.3f}"
+
+    click.echo(f"{dataset} ({split} split)")
+    click.echo(table.to_string(float_format=fmt))
+    for r in results:
+        click.echo(f"\n{r.name}: per category")
+        click.echo(r.per_category.to_string(float_format=fmt))
+    csv_dir = csv_dir or plots_dir
+    if csv_dir is not None:
+        csv_dir.mkdir(parents=True, exist_ok=True)
+        table.to_csv(csv_dir / "comparison.csv")
+        for r in results:
+            r.per_category.to_csv(csv_dir / f"per_category_{file_safe(r.name)}.csv")
+        click.echo(f"\ntables written to {csv_dir}")
+    if plots_dir is not None:
+        from grader.plots import save_plots
+
+        written = save_plots(results, plots_dir)
+        click.echo(f"{len(written)} plots written to {plots_dir}")
+    if json_path is not None:
+        doc = {"dataset": str(dataset), "split": split,
+               "models": {r.name: r.summary() for r in results}}
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")
+        click.echo(f"metrics written to {json_path}")
 
 
 def _print_summary(summary: dict, as_json: bool, title: str) -> None:

@@ -35,14 +35,20 @@ from .api import GraderModel, pad_outfits, slot_ids
 from .checkpoint import CHECKPOINT_NAME, save_checkpoint
 from .distributed import Dist
 from .features import ItemFeatureNet
-from .labels import PATTERNS, UNKNOWN, pattern_labels, shape_labels, shape_vocabulary
-from .metrics import fit_temperature
+from .labels import (
+    PATTERNS,
+    UNKNOWN,
+    pattern_labels,
+    shape_labels,
+    shape_vocabulary,
+)
+from .metrics import fit_calibration
 from .model import create_grader
 from .preprocess import Preprocessing, load_image_tensor, to_float
 from .questions import answer_questions, question_set
 from .sampling import SwapSampler
 
-__all__ = ["TrainConfig", "train", "data_fingerprint"]
+__all__ = ["TrainConfig", "train", "train_model", "data_fingerprint"]
 
 STATE_NAME = "train_state.pt"
 
@@ -53,20 +59,22 @@ class TrainConfig:
 
     dataset: str
     out: str
-    arch: str = "set"
+    arch: str = "slots"
     backbone: str = "small"
     weights: str = "none"
     image_size: int = 64
-    feature_epochs: int = 6
-    epochs: int = 40
+    feature_epochs: int = 8
+    epochs: int = 20
     batch_size: int = 256
     feature_batch_size: int = 128
-    lr: float = 2e-3
+    lr: float = 5e-3
     feature_lr: float = 3e-3
     weight_decay: float = 1e-4
     style_dim: int = 16
-    patience: int = 6
+    patience: int = 8
     sub_outfit_rate: float = 0.5
+    negatives: int = 2  # swapped negatives per outfit and epoch
+    use_labelled: bool = True  # add the train split's labelled compatibility questions
     device: str = "cpu"
     seed: int = 0
     version: str = "nondisjoint"
@@ -135,6 +143,8 @@ def _progress(cfg: TrainConfig, dist: Dist, total: int, desc: str):
 def _train_features(cfg: TrainConfig, dist: Dist, fn: ItemFeatureNet, images: torch.Tensor,
                     shape_y: torch.Tensor, pattern_y: torch.Tensor, log: list) -> None:
     """Stage 1: trunk + shape/pattern heads on item labels."""
+    if cfg.feature_epochs <= 0:
+        return
     device = torch.device(cfg.device)
     heads = dist.wrap(_Heads(fn).to(device))
     params = [p for p in heads.parameters() if p.requires_grad]
@@ -180,6 +190,11 @@ def train(cfg: TrainConfig) -> dict:
 
     Returns the card (a dict). Resumes from ``train_state.pt`` when ``cfg.resume`` is set.
     """
+    return train_model(cfg)[0]
+
+
+def train_model(cfg: TrainConfig) -> tuple[dict, GraderModel]:
+    """:func:`train`, also returning the trained model (in every process under torchrun)."""
     dist = Dist.from_env(cfg.device)
     try:
         return _train(cfg, dist)
@@ -187,7 +202,7 @@ def train(cfg: TrainConfig) -> dict:
         dist.close()
 
 
-def _train(cfg: TrainConfig, dist: Dist) -> dict:
+def _train(cfg: TrainConfig, dist: Dist) -> tuple[dict, GraderModel]:
     started = time.time()
     out = Path(cfg.out)
     rng = _seed_all(cfg.seed)  # the same seed in every process: one order of batches, split
@@ -221,13 +236,17 @@ def _train(cfg: TrainConfig, dist: Dist) -> dict:
 
     # ---- stage 1: item features
     if resumed is None:
-        if cfg.freeze_backbone:
-            fn.trunk.requires_grad_(False)
+        # Only what stage 1's loss reaches may require gradients (DistributedDataParallel
+        # refuses parameters that get none): the style head waits for stage 2.
+        fn.style_head.requires_grad_(False)
+        fn.trunk.requires_grad_(not cfg.freeze_backbone)
+        fn.pattern_head.requires_grad_(bool((pattern_y[:n_train] != UNKNOWN).any()))
         _train_features(cfg, dist, fn, images[:n_train], shape_y[:n_train], pattern_y[:n_train],
                         log)
-    fn.trunk.requires_grad_(False)
-    fn.shape_head.requires_grad_(False)
-    fn.pattern_head.requires_grad_(False)
+    dist.broadcast_module(fn)  # batch-norm statistics are per process until now
+    for part in (fn.trunk, fn.shape_head, fn.pattern_head):
+        part.requires_grad_(False)
+    fn.style_head.requires_grad_(True)
     model = GraderModel(fn, grader, prep, device=cfg.device)
     color, trunk = model.color_and_trunk(images)
     color, trunk = color.to(device), trunk.to(device)
@@ -239,16 +258,25 @@ def _train(cfg: TrainConfig, dist: Dist) -> dict:
 
     # ---- stage 2: the grader (and the style head) on cached features
     categories = [it.semantic_category for it in items]
+    labelled = ([([index[i] for i in q.item_ids], q.label) for q in train_ds.compatibility]
+                if cfg.use_labelled else [])
     sampler = SwapSampler([[index[i] for i in o.item_ids] for o in train_ds.outfits], categories,
-                          range(n_train), sub_outfit_rate=cfg.sub_outfit_rate)
+                          range(n_train), labelled=labelled, negatives=cfg.negatives,
+                          sub_outfit_rate=cfg.sub_outfit_rate)
     valid_q = question_set(valid_ds, index)
     scorer = _Scorer(fn, grader).to(device)
     ddp_scorer = dist.wrap(scorer)
     opt = torch.optim.AdamW([p for p in scorer.parameters() if p.requires_grad], lr=cfg.lr,
                             weight_decay=cfg.weight_decay)
+    # One cycle over the planned epochs: warm up, then anneal; early stopping keeps the best.
+    per_step = cfg.batch_size * dist.world
+    steps_per_epoch = max(1, len(sampler.epoch(random.Random(cfg.seed))) // per_step)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr,
+                                                total_steps=steps_per_epoch * cfg.epochs + 1)
     start_epoch, best, best_state, bad_epochs = 0, -math.inf, None, 0
     if resumed is not None:
         opt.load_state_dict(resumed["optimizer"])
+        sched.load_state_dict(resumed["scheduler"])
         start_epoch, best, bad_epochs = resumed["epoch"], resumed["best"], resumed["bad_epochs"]
         best_state = resumed["best_state"]
         rng.setstate(_rng_from(resumed["rng"]))
@@ -262,7 +290,7 @@ def _train(cfg: TrainConfig, dist: Dist) -> dict:
         scorer.train()
         fn.trunk.eval()  # batch-norm statistics stay those of stage 1
         examples = sampler.epoch(rng)
-        steps = max(1, len(examples) // (cfg.batch_size * dist.world))
+        steps = min(steps_per_epoch, max(1, len(examples) // (cfg.batch_size * dist.world)))
         bar = _progress(cfg, dist, steps, f"grader {epoch + 1}/{cfg.epochs}")
         total = 0.0
         for step in range(steps):
@@ -276,6 +304,7 @@ def _train(cfg: TrainConfig, dist: Dist) -> dict:
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            sched.step()
             total += loss.item()
             bar.set_postfix(loss=f"{total / (step + 1):.3f}")
             bar.update()
@@ -294,18 +323,19 @@ def _train(cfg: TrainConfig, dist: Dist) -> dict:
         else:
             bad_epochs += 1
         if dist.is_main:
-            _save_state(state_path, fn, grader, opt, epoch + 1, best, bad_epochs, best_state,
-                        rng, log)
-        if bad_epochs >= cfg.patience:
+            _save_state(state_path, fn, grader, opt, sched, epoch + 1, best, bad_epochs,
+                        best_state, rng, log)
+        if dist.decide(bad_epochs >= cfg.patience):
             break
 
     if best_state is not None:
         scorer.load_state_dict(best_state, strict=False)
     scorer.eval()
     val = answer_questions(valid_q, score_rows)
-    temperature = fit_temperature(val["compat_logits"], valid_q.compat_labels)
+    temperature, bias = fit_calibration(val["compat_logits"], valid_q.compat_labels)
     grader.log_temperature.fill_(math.log(temperature))
-    card = _card(cfg, train_ds, valid_ds, val, temperature, shape_acc, log, started)
+    grader.bias.fill_(bias)
+    card = _card(cfg, train_ds, valid_ds, val, temperature, bias, shape_acc, log, started)
     model.meta = {"metrics": card["metrics"], "data": card["data"], "created": card["created"],
                   "train_config": card["config"]}
     if dist.is_main:
@@ -314,7 +344,7 @@ def _train(cfg: TrainConfig, dist: Dist) -> dict:
         tmp.write_text(json.dumps(card, indent=2) + "\n")
         os.replace(tmp, out / "card.json")
         state_path.unlink(missing_ok=True)
-    return card
+    return card, model
 
 
 def _selection_metric(val: dict) -> float:
@@ -333,17 +363,18 @@ def _rng_from(state: list) -> tuple:
     return (state[0], tuple(state[1]), state[2])
 
 
-def _save_state(path: Path, fn, grader, opt, epoch, best, bad_epochs, best_state, rng, log):
+def _save_state(path: Path, fn, grader, opt, sched, epoch, best, bad_epochs, best_state, rng, log):
     rs = rng.getstate()
     save_checkpoint(path, {
         "kind": "train-state", "feature_net": fn.state_dict(), "grader": grader.state_dict(),
-        "optimizer": opt.state_dict(), "epoch": epoch, "best": best, "bad_epochs": bad_epochs,
+        "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "epoch": epoch,
+        "best": best, "bad_epochs": bad_epochs,
         "best_state": best_state, "rng": [rs[0], list(rs[1]), rs[2]], "log": json.dumps(log),
     })
 
 
 def _card(cfg: TrainConfig, train_ds: Dataset, valid_ds: Dataset, val: dict, temperature: float,
-          shape_acc: float | None, log: list, started: float) -> dict:
+          bias: float, shape_acc: float | None, log: list, started: float) -> dict:
     return {
         "what": f"outfit grader ({cfg.arch}) over {cfg.backbone} item features",
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -351,7 +382,8 @@ def _card(cfg: TrainConfig, train_ds: Dataset, valid_ds: Dataset, val: dict, tem
                  "fingerprint": data_fingerprint(train_ds),
                  "train": train_ds.summary(), "valid": valid_ds.summary()},
         "metrics": {"valid_auc": val["auc"], "valid_fitb": val["fitb"],
-                    "valid_shape_acc": shape_acc, "temperature": temperature},
+                    "valid_shape_acc": shape_acc, "temperature": temperature,
+                    "calibration_bias": bias},
         "train_seconds": round(time.time() - started, 1),
         "config": asdict(cfg),
         "log": log,

@@ -1,0 +1,88 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import grader.training as train_module
+from data.loaders import load_dataset
+from grader import TrainConfig, load_model, train
+from grader.training import data_fingerprint
+from outfit.errors import OutfitError
+
+
+def _cfg(world, out, **kw):
+    base = dict(dataset=str(world), out=str(out), image_size=32, feature_epochs=2, epochs=3,
+                batch_size=64, progress=False, seed=1)
+    return TrainConfig(**{**base, **kw})
+
+
+def test_training_writes_a_loadable_model_and_its_card(tiny_world, tmp_path):
+    card = train(_cfg(tiny_world, tmp_path / "m"))
+    files = sorted(p.name for p in (tmp_path / "m").iterdir())
+    assert files == ["card.json", "model.pt"]  # the resumable state is gone once done
+    on_disk = json.loads((tmp_path / "m" / "card.json").read_text())
+    assert on_disk["metrics"] == card["metrics"]
+    train_split = load_dataset(tiny_world, split="train")
+    assert on_disk["data"]["fingerprint"] == data_fingerprint(train_split)
+    assert on_disk["data"]["train"]["outfits"] == len(train_split.outfits)
+    assert 0.0 <= card["metrics"]["valid_auc"] <= 1.0 and card["metrics"]["temperature"] > 0
+    assert [e["epoch"] for e in card["log"] if e["stage"] == "grader"] == [1, 2, 3]
+
+    model = load_model(tmp_path / "m")
+    items = list(train_split.items.values())[:20]
+    table = model.item_table(items)
+    assert table.feats.shape == (20, model.layout.dim)
+    assert model.layout.names == ("color", "shape", "pattern", "style")
+    shape = table.feats[:, model.layout.slice("shape")]
+    assert torch.allclose(shape.sum(1), torch.ones(20), atol=1e-5)  # a distribution
+    probs = model.score(table, [[it.id for it in o.items if it.id in table.index]
+                                for o in train_split.outfits[:5]])
+    assert ((probs > 0) & (probs < 1)).all()
+    assert model.meta["data"]["fingerprint"] == on_disk["data"]["fingerprint"]
+
+
+def test_interrupted_training_resumes_where_it_stopped(tiny_world, tmp_path, monkeypatch):
+    real = train_module.answer_questions
+    calls = {"n": 0}
+
+    def dies_on_second_epoch(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(train_module, "answer_questions", dies_on_second_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        train(_cfg(tiny_world, tmp_path / "m", epochs=4))
+    assert (tmp_path / "m" / "train_state.pt").is_file()
+    assert not (tmp_path / "m" / "model.pt").exists()
+    monkeypatch.setattr(train_module, "answer_questions", real)
+    card = train(_cfg(tiny_world, tmp_path / "m", epochs=4, resume=True))
+    epochs = [e["epoch"] for e in card["log"] if e["stage"] == "grader"]
+    assert epochs == [1, 2, 3, 4]  # epoch 1 came from the saved state, not run again
+    assert sum(e["stage"] == "features" for e in card["log"]) == 2  # stage 1 not repeated
+    assert (tmp_path / "m" / "model.pt").is_file()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_cuda_without_a_gpu_is_a_clear_error(tiny_world, tmp_path):
+    with pytest.raises(OutfitError, match="no CUDA device"):
+        train(_cfg(tiny_world, tmp_path / "m", device="cuda"))
+
+
+@pytest.mark.slow
+def test_two_process_ddp_keeps_the_weights_equal(tiny_world, tmp_path):
+    worker = Path(__file__).with_name("ddp_worker.py")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parents[2])}
+    run = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+         str(worker), str(tiny_world), str(tmp_path / "ddp")],
+        capture_output=True, text=True, env=env, timeout=240)
+    assert run.returncode == 0, run.stderr[-3000:]
+    digests = [(tmp_path / "ddp" / f"rank{r}.txt").read_text() for r in (0, 1)]
+    assert digests[0] == digests[1]
+    assert (tmp_path / "ddp" / "model.pt").is_file()  # rank 0 wrote the model
