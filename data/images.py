@@ -25,7 +25,6 @@ from __future__ import annotations
 import io
 import os
 import struct
-import tempfile
 import warnings
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
@@ -33,6 +32,8 @@ from typing import BinaryIO, NamedTuple
 from PIL import Image, ImageOps
 
 from outfit.errors import ImageError
+
+from .fileio import atomic_write_bytes
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -363,22 +364,10 @@ def save_jpeg(image: Image.Image, path: str | os.PathLike, quality: int = 90) ->
     """
     path = Path(path)
     rgb = to_rgb(image) if image.mode != "RGB" else image
+    buffer = io.BytesIO()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        rgb.save(buffer, format="JPEG", quality=quality)
+        return atomic_write_bytes(path, buffer.getvalue())
     except OSError as exc:
-        raise ImageError(path, f"cannot write here ({exc.strerror or exc})",
-                         hint="check the folder exists and is writable") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            rgb.save(fh, format="JPEG", quality=quality)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise ImageError(path, f"cannot write the JPEG ({exc})",
-                             hint="check the disk space and permissions") from None
-        raise
-    return path
+        raise ImageError(path, f"cannot write the JPEG ({exc.strerror or exc})",
+                         hint="check the folder exists and is writable, and the disk space") from None

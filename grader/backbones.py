@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from outfit.errors import OutfitError
+from outfit.registry import Registry
 
 __all__ = [
     "Backbone",
@@ -39,32 +40,22 @@ class Backbone:
     name: str
 
 
-_REGISTRY: dict[str, Callable[[str], Backbone]] = {}
+_REGISTRY: Registry[Callable[[str], Backbone]] = Registry("backbone")
 
 
 def register_backbone(name: str) -> Callable[[Callable[[str], Backbone]], Callable[[str], Backbone]]:
     """Decorator: register ``factory(weights) -> Backbone`` under ``name``."""
-
-    def deco(factory: Callable[[str], Backbone]) -> Callable[[str], Backbone]:
-        if name in _REGISTRY:
-            raise OutfitError(f"backbone {name!r} is registered twice")
-        _REGISTRY[name] = factory
-        return factory
-
-    return deco
+    return _REGISTRY.register(name)
 
 
 def list_backbones() -> list[str]:
-    return sorted(_REGISTRY)
+    return _REGISTRY.names()
 
 
 def create_backbone(name: str, weights: str = "none") -> Backbone:
     """Build backbone ``name``. ``weights``: ``none`` (random init), ``imagenet`` (torchvision
     download) or a path to a state dict saved from the same backbone."""
-    if name not in _REGISTRY:
-        raise OutfitError(f"unknown backbone {name!r}",
-                          hint="known backbones: " + ", ".join(list_backbones()))
-    backbone = _REGISTRY[name](weights if weights in ("none", "imagenet") else "none")
+    backbone = _REGISTRY.get(name)(weights if weights in ("none", "imagenet") else "none")
     if weights not in ("none", "imagenet"):
         _load_state(backbone.module, Path(weights))
     return backbone

@@ -30,6 +30,7 @@ from torch import nn
 from data.dataset import Dataset
 from outfit.domain import Item
 from outfit.errors import OutfitError
+from outfit.registry import Registry
 from outfit.vocab import SEMANTIC_CATEGORIES, SLOTS
 
 from .api import pad_outfits
@@ -41,32 +42,22 @@ from .preprocess import Preprocessing, load_image_tensor, to_float
 __all__ = ["register_baseline", "create_baseline", "list_baselines", "RandomScorer",
            "ColorCategoryScorer"]
 
-_REGISTRY: dict[str, Callable[..., OutfitScorer]] = {}
+_REGISTRY: Registry[Callable[..., OutfitScorer]] = Registry("baseline")
 
 
 def register_baseline(name: str) -> Callable[[Callable[..., OutfitScorer]], Callable[..., OutfitScorer]]:
     """Register ``factory(train_dataset, *, seed, **kwargs) -> scorer`` under ``name``."""
-
-    def deco(factory: Callable[..., OutfitScorer]) -> Callable[..., OutfitScorer]:
-        if name in _REGISTRY:
-            raise OutfitError(f"baseline {name!r} is registered twice")
-        _REGISTRY[name] = factory
-        return factory
-
-    return deco
+    return _REGISTRY.register(name)
 
 
 def list_baselines() -> list[str]:
-    return sorted(_REGISTRY)
+    return _REGISTRY.names()
 
 
 def create_baseline(name: str, train_dataset: Dataset | None = None, seed: int = 0,
                     **kwargs) -> OutfitScorer:
     """A baseline scorer; those that learn fit ``train_dataset`` here (seconds)."""
-    if name not in _REGISTRY:
-        raise OutfitError(f"unknown baseline {name!r}",
-                          hint="known baselines: " + ", ".join(list_baselines()))
-    return _REGISTRY[name](train_dataset, seed=seed, **kwargs)
+    return _REGISTRY.get(name)(train_dataset, seed=seed, **kwargs)
 
 
 # --------------------------------------------------------------------------- random

@@ -19,15 +19,15 @@ plain containers, and a file that needs more is refused, never retried unsafely.
 
 from __future__ import annotations
 
-import os
+import io
 import pickle
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from data.fileio import atomic_write_bytes
 from outfit.errors import ModelError
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "CHECKPOINT_NAME", "save_checkpoint", "load_checkpoint",
@@ -54,21 +54,11 @@ def resolve_checkpoint(path: Path | str) -> Path:
 def save_checkpoint(path: Path | str, checkpoint: dict[str, Any]) -> Path:
     """Write ``checkpoint`` (format fields added) to ``path`` via a temporary file and a rename:
     an interrupted save leaves the previous file as it was."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"format": FORMAT, "format_version": FORMAT_VERSION,
                "torch_version": str(torch.__version__), **checkpoint}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(payload, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    return atomic_write_bytes(path, buffer.getvalue())
 
 
 def load_checkpoint(path: Path | str) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from outfit.errors import OutfitError
+from outfit.registry import Registry
 from outfit.vocab import SLOTS
 
 __all__ = ["OutfitGrader", "SlotsGrader", "SetGrader", "create_grader", "list_graders",
@@ -61,29 +61,23 @@ class OutfitGrader(nn.Module):
         raise NotImplementedError
 
 
-_REGISTRY: dict[str, Callable[..., OutfitGrader]] = {}
+_REGISTRY: Registry[type[OutfitGrader]] = Registry("grader architecture")
 
 
 def register_grader(name: str) -> Callable[[type[OutfitGrader]], type[OutfitGrader]]:
     def deco(cls: type[OutfitGrader]) -> type[OutfitGrader]:
-        if name in _REGISTRY:
-            raise OutfitError(f"grader architecture {name!r} is registered twice")
         cls.arch = name
-        _REGISTRY[name] = cls
-        return cls
+        return _REGISTRY.register(name)(cls)
 
     return deco
 
 
 def list_graders() -> list[str]:
-    return sorted(_REGISTRY)
+    return _REGISTRY.names()
 
 
 def create_grader(arch: str, feature_dim: int, **config) -> OutfitGrader:
-    if arch not in _REGISTRY:
-        raise OutfitError(f"unknown grader architecture {arch!r}",
-                          hint="known architectures: " + ", ".join(list_graders()))
-    return _REGISTRY[arch](feature_dim, **config)
+    return _REGISTRY.get(arch)(feature_dim, **config)
 
 
 @register_grader("slots")

@@ -1,9 +1,10 @@
+import errno
 import pickle
 
 import pytest
 import torch
 
-import grader.checkpoint as checkpoint
+import data.fileio as fileio
 from grader.api import GraderModel, load_model
 from grader.checkpoint import FORMAT_VERSION, load_checkpoint, save_checkpoint
 from grader.features import ItemFeatureNet
@@ -100,18 +101,26 @@ def test_a_file_that_would_run_code_is_refused_and_never_run(tmp_path):
         load_checkpoint(tmp_path / "legacy.pt")
 
 
-def test_interrupted_save_leaves_the_previous_checkpoint(model, tmp_path, monkeypatch):
+def test_interrupted_or_failed_save_leaves_the_previous_checkpoint(model, tmp_path, monkeypatch):
     path = model.save(tmp_path / "model.pt")
     before = path.read_bytes()
 
-    def dies(obj, fh, *a, **k):
-        fh.write(b"PK\x03\x04 half a file")
+    def killed_before_rename(src, dst):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(checkpoint.torch, "save", dies)
+    monkeypatch.setattr(fileio.os, "replace", killed_before_rename)
     with pytest.raises(KeyboardInterrupt):
         save_checkpoint(path, model.to_checkpoint())
+    monkeypatch.undo()
+
+    def disk_full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(fileio.os, "fsync", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        save_checkpoint(path, model.to_checkpoint())
+    monkeypatch.undo()
+
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt"]  # no temporary left
-    monkeypatch.undo()
     load_checkpoint(path)
