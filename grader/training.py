@@ -4,7 +4,8 @@ Stage 1 trains the CNN trunk with the shape and pattern heads on item labels (fi
 pattern). Stage 2 freezes them, caches the colour and trunk features of every item, and trains
 the style head with the grader on positives against same-slot swaps and sub-outfits (see
 :mod:`grader.sampling`), validating compatibility AUC and FITB accuracy each epoch, stopping
-early and keeping the best state. The temperature is then fitted on the validation questions.
+early and keeping the best state. A temperature and a bias (Platt scaling) are then fitted on
+the validation questions, so that scores read as probabilities.
 
 Runs alone or under ``torchrun --nproc_per_node=N`` (DistributedDataParallel: gloo on CPU,
 nccl on GPU); each process takes every N-th batch, rank 0 writes the files.
@@ -63,7 +64,7 @@ class TrainConfig:
     backbone: str = "small"
     weights: str = "none"
     image_size: int = 64
-    feature_epochs: int = 8
+    feature_epochs: int = 12
     epochs: int = 20
     batch_size: int = 256
     feature_batch_size: int = 128

@@ -122,7 +122,7 @@ def demo(n_outfits: int | None) -> None:
 @click.option("--freeze-backbone", is_flag=True, help="Train only the heads on a fixed backbone.")
 @click.option("--epochs", default=20, show_default=True, type=click.IntRange(min=1),
               help="Most grader epochs (early stopping may end sooner).")
-@click.option("--feature-epochs", default=8, show_default=True, type=click.IntRange(min=0),
+@click.option("--feature-epochs", default=12, show_default=True, type=click.IntRange(min=0),
               help="Epochs of the item-feature CNN.")
 @click.option("--image-size", default=64, show_default=True, type=click.IntRange(16, 1024))
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=2))
@@ -215,6 +215,40 @@ def evaluate(dataset: Path, models: tuple[str, ...], split: str, version: str, b
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")
         click.echo(f"metrics written to {json_path}")
+
+
+@cli.command("train-tagger")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write the tagger into (tagger.pt and card.json).")
+@click.option("--backbone", default="small-wide", show_default=True,
+              help="CNN backbone: small-wide, small, resnet18, mobilenet_v3_small...")
+@click.option("--weights", default="none", show_default=True,
+              help="Backbone weights: none, imagenet (downloads) or a state-dict path.")
+@click.option("--image-size", default=96, show_default=True, type=click.IntRange(16, 1024))
+@click.option("--epochs", default=40, show_default=True, type=click.IntRange(min=1))
+@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=2))
+@click.option("--lr", default=3e-3, show_default=True, type=click.FloatRange(min=0, min_open=True))
+@click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Keep decoded photos here between runs.")
+@click.option("--quiet", is_flag=True, help="No per-epoch progress.")
+def train_tagger(folder: Path, out_dir: Path, backbone: str, weights: str, image_size: int,
+                 epochs: int, batch_size: int, lr: float, device: str, seed: int,
+                 cache_dir: Path | None, quiet: bool) -> None:
+    """Train the category tagger on real photos: FOLDER holds train/, validation/ (or valid/)
+    and test/, each with one folder of photos per category (e.g. clothing-small)."""
+    from grader.tagger import card_summary
+    from grader.tagger import train_tagger as run_training
+
+    card = run_training(folder, out_dir, backbone=backbone, weights=weights,
+                        image_size=image_size, epochs=epochs, batch_size=batch_size, lr=lr,
+                        seed=seed, device=device, progress=not quiet,
+                        cache_dir=str(cache_dir) if cache_dir else None)
+    click.echo(f"tagger written to {out_dir}  ({card['model_bytes']:,} bytes, "
+               f"{card['train_seconds']} s of training)")
+    click.echo(card_summary(card))
 
 
 def _print_summary(summary: dict, as_json: bool, title: str) -> None:
