@@ -114,7 +114,7 @@ def demo(n_outfits: int | None) -> None:
 @click.argument("dataset", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Model folder to write (model.pt and card.json).")
-@click.option("--arch", default="set", show_default=True, help="Grader architecture: set or slots.")
+@click.option("--arch", default="slots", show_default=True, help="Grader architecture: slots or set.")
 @click.option("--backbone", default="small", show_default=True,
               help="Item CNN backbone: small, resnet18, resnet34, mobilenet_v3_small.")
 @click.option("--weights", default="none", show_default=True,

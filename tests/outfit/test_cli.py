@@ -82,3 +82,16 @@ def test_runs_without_a_home_folder_being_written_elsewhere(tmp_path):
     subprocess.run([str(OUTFIT), "info", str(tmp_path), "--format", "folder", "--json"],
                    capture_output=True, text=True, env=env)
     assert not (tmp_path / "never").exists()
+
+
+def test_train_command_defaults_match_the_training_config():
+    """The command line must not train a different model than TrainConfig describes."""
+    import dataclasses
+
+    from grader.training import TrainConfig
+
+    params = {p.name: p.default for p in cli.commands["train"].params}
+    fields = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    shared = {"arch", "backbone", "weights", "epochs", "feature_epochs", "image_size",
+              "batch_size", "patience", "device", "seed", "version"}
+    assert {k: params[k] for k in shared} == {k: fields[k] for k in shared}
