@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 import pickle
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from data.fileio import atomic_write_bytes
 from outfit.errors import ModelError
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "CHECKPOINT_NAME", "save_checkpoint", "load_checkpoint",
-           "resolve_checkpoint"]
+           "resolve_checkpoint", "read_plain_checkpoint"]
 
 FORMAT = "outfit-grader"
 FORMAT_VERSION = 1
@@ -62,10 +63,18 @@ def save_checkpoint(path: Path | str, checkpoint: dict[str, Any]) -> Path:
 
 
 def load_checkpoint(path: Path | str) -> dict[str, Any]:
-    """Read and check a checkpoint; refuse, with a message saying what the file is and what was
-    expected, anything corrupt, truncated, foreign or made by a newer version."""
-    path = resolve_checkpoint(path)
-    expected = f"expected an {FORMAT} checkpoint written by 'outfit train'"
+    """Read and check a grader checkpoint; refuse, with a message saying what the file is and
+    what was expected, anything corrupt, truncated, foreign or made by a newer version."""
+    return read_plain_checkpoint(resolve_checkpoint(path), fmt=FORMAT, version=FORMAT_VERSION,
+                                 required=_REQUIRED, made_by="outfit train")
+
+
+def read_plain_checkpoint(path: Path, *, fmt: str, version: int, required: Sequence[str],
+                          made_by: str) -> dict[str, Any]:
+    """The checks every model file of the project goes through (graders, taggers): a torch zip
+    file, loadable with ``weights_only=True``, whose ``format`` is ``fmt`` and whose
+    ``format_version`` is at most ``version``, holding the ``required`` keys."""
+    expected = f"expected an {fmt} checkpoint written by '{made_by}'"
     size = path.stat().st_size
     if size == 0:
         raise ModelError(f"{path} is empty (0 bytes)", hint=expected)
@@ -88,15 +97,18 @@ def load_checkpoint(path: Path | str) -> dict[str, Any]:
     except Exception as exc:  # zip member damaged, storage mismatch...
         raise ModelError(f"{path} is corrupt ({type(exc).__name__}: {str(exc)[:160]})",
                          hint=expected) from None
-    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
-        keys = ", ".join(sorted(map(str, ckpt))[:6]) if isinstance(ckpt, dict) else type(ckpt).__name__
-        raise ModelError(f"{path} is a torch file but not an {FORMAT} checkpoint ({keys})",
-                         hint=expected)
-    version = ckpt.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise ModelError(f"{path} has format version {version}; this program reads up to "
-                         f"{FORMAT_VERSION}", hint="upgrade the program to load it")
-    missing = [k for k in _REQUIRED if k not in ckpt]
+    if not isinstance(ckpt, dict) or ckpt.get("format") != fmt:
+        found = ckpt.get("format") if isinstance(ckpt, dict) else None
+        what = (f"an {found} checkpoint" if isinstance(found, str) else
+                f"not an {fmt} checkpoint ("
+                + (", ".join(sorted(map(str, ckpt))[:6]) if isinstance(ckpt, dict)
+                   else type(ckpt).__name__) + ")")
+        raise ModelError(f"{path} is a torch file but {what}", hint=expected)
+    found_version = ckpt.get("format_version")
+    if not isinstance(found_version, int) or found_version > version:
+        raise ModelError(f"{path} has format version {found_version}; this program reads up to "
+                         f"{version}", hint="upgrade the program to load it")
+    missing = [k for k in required if k not in ckpt]
     if missing:
         raise ModelError(f"{path} lacks {', '.join(missing)}", hint=expected)
     return ckpt

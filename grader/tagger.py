@@ -29,9 +29,7 @@ from __future__ import annotations
 import io
 import json
 import math
-import pickle
 import time
-import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -51,6 +49,7 @@ from outfit.domain import Item
 from outfit.errors import ModelError, OutfitError
 
 from .backbones import IMAGENET_MEAN, IMAGENET_STD, Backbone, create_backbone, register_backbone
+from .checkpoint import read_plain_checkpoint
 from .preprocess import Preprocessing, load_image_tensor, photo_to_array, to_float
 
 __all__ = ["TAGGER_FORMAT", "TAGGER_FORMAT_VERSION", "TAGGER_NAME", "TaggerConfig", "Tagger",
@@ -451,41 +450,8 @@ def _train(cfg: TaggerConfig) -> tuple[dict, Tagger]:
 
 
 def _read_checkpoint(path: Path) -> dict[str, Any]:
-    expected = f"expected an {TAGGER_FORMAT} checkpoint written by 'outfit train-tagger'"
-    size = path.stat().st_size
-    if size == 0:
-        raise ModelError(f"{path} is empty (0 bytes)", hint=expected)
-    with path.open("rb") as fh:
-        head = fh.read(4)
-    if head[:2] != b"PK":
-        what = "a legacy pickle" if head[:1] == b"\x80" else f"not a torch file (starts {head!r})"
-        raise ModelError(f"{path} is {what}", hint=expected)
-    if not zipfile.is_zipfile(path):
-        raise ModelError(f"{path} is truncated or corrupt ({size:,} bytes, no zip directory)",
-                         hint=expected + "; copy it again or retrain")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        raise ModelError(
-            f"{path} holds objects other than tensors and plain data, so it was not loaded "
-            f"({str(exc).splitlines()[0][:160]})",
-            hint=expected + "; such a file could run code when loaded, and is never trusted",
-        ) from None
-    except Exception as exc:  # zip member damaged, storage mismatch...
-        raise ModelError(f"{path} is corrupt ({type(exc).__name__}: {str(exc)[:160]})",
-                         hint=expected) from None
-    if not isinstance(ckpt, dict) or ckpt.get("format") != TAGGER_FORMAT:
-        what = (f"an {ckpt.get('format')} checkpoint" if isinstance(ckpt, dict)
-                and isinstance(ckpt.get("format"), str) else "not a tagger checkpoint")
-        raise ModelError(f"{path} is a torch file but {what}", hint=expected)
-    version = ckpt.get("format_version")
-    if not isinstance(version, int) or version > TAGGER_FORMAT_VERSION:
-        raise ModelError(f"{path} has format version {version}; this program reads up to "
-                         f"{TAGGER_FORMAT_VERSION}", hint="upgrade the program to load it")
-    missing = [k for k in _REQUIRED if k not in ckpt]
-    if missing:
-        raise ModelError(f"{path} lacks {', '.join(missing)}", hint=expected)
-    return ckpt
+    return read_plain_checkpoint(path, fmt=TAGGER_FORMAT, version=TAGGER_FORMAT_VERSION,
+                                 required=_REQUIRED, made_by="outfit train-tagger")
 
 
 def load_tagger(path: Path | str, device: str = "cpu") -> Tagger:

@@ -130,7 +130,7 @@ def test_foreign_and_corrupt_files_are_refused(trained, tmp_path):
     buffer = io.BytesIO()
     torch.save({"weights": torch.zeros(3)}, buffer)
     (tmp_path / "plain.pt").write_bytes(buffer.getvalue())
-    with pytest.raises(ModelError, match="not a tagger"):
+    with pytest.raises(ModelError, match="not an outfit-tagger checkpoint"):
         load_tagger(tmp_path / "plain.pt")
     with pytest.raises(ModelError, match="no tagger"):
         load_tagger(tmp_path / "nowhere")
