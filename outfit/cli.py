@@ -120,7 +120,7 @@ def demo(n_outfits: int | None) -> None:
 @click.option("--weights", default="none", show_default=True,
               help="Backbone weights: none, imagenet (downloads) or a state-dict path.")
 @click.option("--freeze-backbone", is_flag=True, help="Train only the heads on a fixed backbone.")
-@click.option("--epochs", default=20, show_default=True, type=click.IntRange(min=1),
+@click.option("--epochs", default=30, show_default=True, type=click.IntRange(min=1),
               help="Most grader epochs (early stopping may end sooner).")
 @click.option("--feature-epochs", default=12, show_default=True, type=click.IntRange(min=0),
               help="Epochs of the item-feature CNN.")

@@ -129,13 +129,16 @@ def draw_blazer(pen: Pen, style: str, rng: random.Random) -> None:
     length = rng.uniform(0.78, 0.84)
     marks = _torso(pen, length=length, sleeve="long", chest=0.2, hem=0.21, neck=0.075, top=0.15)
     double = style.startswith("double")
-    _lapels(pen, 0.15, 0.5 if not double else 0.46, wide=0.02 if double else 0.0)
-    pen.line([(0.5 if not double else 0.55, 0.5), (0.5 if not double else 0.55, length)], 0.006)
+    # Double-breasted: wide lapels, an overlap edge off centre and two columns of large buttons, visible
+    # in a thumbnail; single-breasted: a deep V and one small button.
+    _lapels(pen, 0.15, 0.5 if not double else 0.42, wide=0.05 if double else 0.0)
     if double:
-        for x in (0.45, 0.55):
-            _buttons(pen, x, [0.55, 0.65], 0.013)
+        pen.line([(0.6, 0.42), (0.6, length)], 0.01)
+        for x in (0.43, 0.57):
+            _buttons(pen, x, [0.5, 0.6, 0.7], 0.02)
     else:
-        _buttons(pen, 0.5, [0.58, 0.68], 0.014)
+        pen.line([(0.5, 0.5), (0.5, length)], 0.006)
+        _buttons(pen, 0.5, [0.58], 0.012)
     pen.line([(0.31, 0.66), (0.42, 0.66)], 0.008, both=True)
     pen.line([(0.58, 0.36), (0.66, 0.35)], 0.007)
     _cuffs(pen, marks, 0.05)
@@ -186,6 +189,9 @@ def draw_coat(pen: Pen, style: str, rng: random.Random) -> None:
         pen.line([(0.3, 0.5), (0.7, 0.5)], 0.005, "dark")
         return
     _lapels(pen, 0.15, 0.42, wide=0.03)
+    if style == "overcoat":  # a contrasting collar and a full-length placket: the formal coat
+        pen.over([(0.43, 0.13), (0.57, 0.13), (0.64, 0.2), (0.5, 0.3), (0.36, 0.2)], "deep")
+        pen.over([(0.47, 0.42), (0.53, 0.42), (0.53, length), (0.47, length)], "deep")
     for x in (0.44, 0.56):
         _buttons(pen, x, [0.48, 0.58, 0.68] if style == "overcoat" else [0.46, 0.62], 0.014)
     pen.line([(0.56, 0.42), (0.56, length)], 0.006)
@@ -303,13 +309,21 @@ def draw_jeans(pen: Pen, style: str, rng: random.Random) -> None:
 
 
 def draw_trousers(pen: Pen, style: str, rng: random.Random) -> None:
-    hem_y = rng.uniform(0.93, 0.96)
-    _legs(pen, waist=0.05, half=0.165, hem_y=hem_y, outer=0.2, inner=0.02, crotch=0.33)
+    # Told apart by their silhouette, so that the difference survives a 64-pixel thumbnail:
+    # chinos are cropped, tapered and turned up; suit trousers are full length, straight and
+    # pressed with a sharp crease.
+    chinos = style == "chinos"
+    hem_y = rng.uniform(0.84, 0.87) if chinos else rng.uniform(0.94, 0.97)
+    outer, inner = (0.165, 0.045) if chinos else (0.205, 0.02)
+    _legs(pen, waist=0.05, half=0.165, hem_y=hem_y, outer=outer, inner=inner, crotch=0.33)
     _waistband(pen, 0.05, 0.165)
-    pen.line([(0.6, 0.12), (0.61, hem_y)], 0.005, "dark", both=True)
     pen.line([(0.33, 0.1), (0.355, 0.2)], 0.006, both=True)
-    if style == "chinos":
-        pen.line([(0.3, hem_y - 0.05), (0.48, hem_y - 0.05)], 0.007, both=True)
+    if chinos:
+        cuff = [(0.5 + inner, hem_y - 0.06), (0.5 + outer + 0.005, hem_y - 0.06),
+                (0.5 + outer + 0.01, hem_y), (0.5 + inner, hem_y)]
+        pen.over(cuff, "dark", both=True)
+    else:
+        pen.line([(0.61, 0.12), (0.61, hem_y)], 0.014, "dark", both=True)
     pen.dot(0.5, 0.075, 0.01, "button")
 
 

@@ -89,3 +89,19 @@ def test_score_is_calibrated_by_temperature():
     logit = grader(*table.gather(padded))
     grader.log_temperature.fill_(torch.log(torch.tensor(2.0)))
     assert grader.score(*table.gather(padded)) == pytest.approx(torch.sigmoid(logit / 2))
+
+
+def test_pooled_branch_counts_items_whatever_their_slots():
+    # The pooled term is a sum over items: moving an accessory's features to another accessory
+    # position changes nothing, but adding a second copy of an item changes the score.
+    grader = SlotsGrader(D, pair_rank=0, pool_dim=8).eval()
+    table = _table()
+    one = _logits(grader, table, [["i1", "i2", "i5"]])
+    again = _logits(grader, table, [["i5", "i2", "i1"]])
+    assert torch.allclose(one, again, atol=1e-6)
+    feats, slots, mask = table.gather(pad_outfits([table.rows(["i1", "i2"])]))
+    with torch.no_grad():
+        pooled = (grader.pool(feats) * mask.unsqueeze(-1)).sum(1)
+        expected = grader.pool(table.feats[1]) + grader.pool(table.feats[2])
+    assert torch.allclose(pooled[0], expected, atol=1e-5)
+    assert SlotsGrader(D, pool_dim=0).pool is None

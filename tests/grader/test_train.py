@@ -86,3 +86,25 @@ def test_two_process_ddp_keeps_the_weights_equal(tiny_world, tmp_path):
     digests = [(tmp_path / "ddp" / f"rank{r}.txt").read_text() for r in (0, 1)]
     assert digests[0] == digests[1]
     assert (tmp_path / "ddp" / "model.pt").is_file()  # rank 0 wrote the model
+
+
+def test_weight_average_tracks_the_parameters_and_puts_the_live_ones_back():
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(3, 2)
+    frozen = torch.nn.Linear(3, 1).requires_grad_(False)
+    module = torch.nn.ModuleDict({"a": layer, "b": frozen})
+    average = train_module._Average(module, decay=0.5)
+    assert len(average.params) == 2  # the frozen layer is not averaged
+    start = layer.weight.detach().clone()
+    with torch.no_grad():
+        layer.weight.add_(1.0)
+    average.update()  # warm-up decay min(0.5, 2/11): the average moves 9/11 of the way
+    expected = start + 9 / 11
+    assert torch.allclose(average.shadow[0], expected, atol=1e-6)
+    live = layer.weight.detach().clone()
+    with average.applied():
+        assert torch.allclose(layer.weight, expected, atol=1e-6)
+    assert torch.equal(layer.weight, live)
+    restored = train_module._Average(module, decay=0.5)
+    restored.load_state_dict(average.state_dict())
+    assert torch.equal(restored.shadow[0], average.shadow[0]) and restored.updates == 1
