@@ -126,6 +126,16 @@ def test_two_tone_background_is_removed_but_an_item_in_a_corner_is_kept():
     assert color_features(in_corner)[0, COLOR_NAMES.index("red")] > 0.8
 
 
+def test_a_small_item_is_not_mistaken_for_its_background():
+    # A belt or a necklace alone on a white ground covers a few percent of the photo; its
+    # colour is the item's, not the background's.
+    belt = uniform((250, 250, 250), 128).clone()
+    belt[:, :, 60:68, 16:112] = uniform((30, 140, 60), 96)[:, :, :8]  # 4.7 % of the pixels
+    mask = foreground_mask(belt)[0]
+    assert mask[60:68, 16:112].all() and mask.float().mean() < 0.06
+    assert dominant_color(color_features(belt)[0]) == "green"
+
+
 def test_uniform_image_falls_back_to_all_pixels():
     img = uniform((0, 128, 0), 64)
     assert foreground_mask(img).all()
