@@ -22,6 +22,7 @@ training sees more negatives than positives, so a temperature alone leaves the s
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -29,7 +30,7 @@ from torch import nn
 from outfit.registry import Registry
 from outfit.vocab import SLOTS
 
-__all__ = ["OutfitGrader", "SlotsGrader", "SetGrader", "create_grader", "list_graders",
+__all__ = ["OutfitGrader", "ItemTerms", "SlotsGrader", "SetGrader", "create_grader", "list_graders",
            "register_grader"]
 
 N_SLOTS = len(SLOTS)
@@ -79,6 +80,19 @@ def list_graders() -> list[str]:
 
 def create_grader(arch: str, feature_dim: int, **config) -> OutfitGrader:
     return _REGISTRY.get(arch)(feature_dim, **config)
+
+
+@dataclass
+class ItemTerms:
+    """What each item adds to a :class:`SlotsGrader`'s first layer: ``first (N, H)``, its pair
+    factors ``pair (N, R)``, its slot ``slots (N,)``; ``empty (N_SLOTS, H)`` is what each empty
+    slot adds, ``bias (H,)`` the layer's bias."""
+
+    first: torch.Tensor
+    pair: torch.Tensor
+    slots: torch.Tensor
+    empty: torch.Tensor
+    bias: torch.Tensor
 
 
 @register_grader("slots")
@@ -132,6 +146,54 @@ class SlotsGrader(OutfitGrader):
     def config(self) -> dict:
         return {"hidden": self.hidden, "dropout": self.dropout, "pair_rank": self.pair_rank,
                 "pool_dim": self.pool_dim}
+
+    # ------------------------------------------------------------- per-item terms (search)
+    # The first layer is linear in each item's features and every item enters it once (its
+    # slot's block, and the pooled sum), so an outfit's hidden pre-activation is a sum of
+    # per-item vectors plus one vector per empty slot. Search computes those once per closet
+    # and grades thousands of candidate outfits with a few additions and the small head.
+
+    @torch.no_grad()
+    def item_terms(self, feats: torch.Tensor, slots: torch.Tensor) -> ItemTerms:
+        """Per-item terms of items ``feats (N, D)`` in ``slots (N,)``; see :meth:`from_terms`."""
+        d = self.feature_dim
+        blocks = self.first.weight.view(self.first.out_features, N_SLOTS, d)  # (H, K, D)
+        slots = slots.clamp(0, N_SLOTS - 1)
+        first = feats.new_zeros(len(feats), self.first.out_features)
+        for k in range(N_SLOTS):  # W_slot(i) f_i, one matrix product per slot
+            rows = (slots == k).nonzero().squeeze(1)
+            if len(rows):
+                first[rows] = feats[rows] @ blocks[:, k].T
+        if self.pool is not None:
+            first = first + self.first_pool(self.pool(feats))
+        empty = torch.einsum("hkd,kd->kh", blocks, self.empty)  # (K, H)
+        pair = self.pair(feats) if self.pair is not None else feats.new_zeros(len(feats), 0)
+        return ItemTerms(first, pair, slots, empty, self.first.bias.detach().clone())
+
+    @torch.no_grad()
+    def from_terms(self, terms: ItemTerms, rows: torch.Tensor) -> torch.Tensor:
+        """Logits ``(B,)`` of outfits given as padded row indices ``rows (B, S)`` (-1 = none)
+        into ``terms``: the same numbers as :meth:`forward` on those items, much cheaper."""
+        mask = (rows >= 0).unsqueeze(-1).to(terms.first.dtype)
+        safe = rows.clamp(min=0)
+        h = (terms.first[safe] * mask).sum(1)
+        filled = torch.zeros(len(rows), N_SLOTS, dtype=terms.first.dtype, device=rows.device)
+        filled.scatter_add_(1, terms.slots[safe], mask[..., 0])
+        p = terms.pair[safe] * mask
+        return self.from_sums(terms, h, filled, p.sum(1), (p**2).sum(1))
+
+    @torch.no_grad()
+    def from_sums(self, terms: ItemTerms, first: torch.Tensor, filled: torch.Tensor,
+                  pair_sum: torch.Tensor, pair_sq: torch.Tensor) -> torch.Tensor:
+        """Logits from running sums over each outfit's items: ``first (B, H)`` of the items'
+        first-layer terms, ``filled (B, N_SLOTS)`` items per slot, ``pair_sum``/``pair_sq``
+        ``(B, R)`` of their pair factors and squared factors. Search keeps these sums per
+        partial outfit and adds one item at a time."""
+        h = terms.bias + first + (filled == 0).to(first.dtype) @ terms.empty
+        parts = [self.rest(h)]
+        if self.pair is not None:
+            parts.append(0.5 * (pair_sum**2 - pair_sq))
+        return self.out(torch.cat(parts, -1)).squeeze(-1)
 
 
 @register_grader("set")

@@ -251,6 +251,58 @@ def train_tagger(folder: Path, out_dir: Path, backbone: str, weights: str, image
     click.echo(card_summary(card))
 
 
+@cli.command()
+@click.option("--closet", "closet_path", type=click.Path(exists=True, path_type=Path), default=None,
+              help="A folder of photos, or a dataset in the Polyvore layout (all its items). "
+                   "Default: the instance's closet.")
+@click.option("--model", "model_path", required=True,
+              type=click.Path(exists=True, path_type=Path), help="A model folder or model.pt.")
+@click.option("--pin", "pinned", multiple=True, help="An item id every outfit must include.")
+@click.option("--exclude", "excluded", multiple=True, help="An item id no outfit may include.")
+@click.option("--k", default=10, show_default=True, type=click.IntRange(min=1))
+@click.option("--strategy", default="beam", show_default=True,
+              help="beam, partial (the paper's) or exhaustive (small closets).")
+@click.option("--beam", "beam_width", default=16, show_default=True, type=click.IntRange(min=1))
+@click.option("--season", type=click.Choice(["summer", "winter", "all-season"]), default=None)
+@click.option("--occasion", type=click.Choice(["casual", "smart", "formal"]), default=None)
+@click.option("--diversity", default=0.3, show_default=True, type=click.FloatRange(0, 1, max_open=True),
+              help="0: best scores only; higher: outfits that share fewer items.")
+@click.option("--reroll", default=0, show_default=True, type=click.IntRange(min=0),
+              help="1, 2...: another good set of outfits (the same for the same number).")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Keep decoded photos here between runs.")
+@click.option("--json", "as_json", is_flag=True, help="Print the recommendations as JSON.")
+def recommend(closet_path: Path | None, model_path: Path, pinned: tuple[str, ...],
+              excluded: tuple[str, ...], k: int, strategy: str, beam_width: int,
+              season: str | None, occasion: str | None, diversity: float, reroll: int,
+              cache_dir: Path | None, as_json: bool) -> None:
+    """The best outfits of a closet, by a trained model."""
+    from data.loaders import load_closet
+    from grader import load_model
+    from recommender import search
+
+    from .config import instance_dir
+
+    if closet_path is None:
+        raise OutfitError(f"no closet given, and the instance folder {instance_dir()} holds none",
+                          hint="give --closet DIR (a folder of photos or a Polyvore-layout "
+                               "dataset)")
+    closet, skipped = load_closet(closet_path)
+    model = load_model(model_path)
+    recs = search(closet, model, k=k, beam=beam_width, pinned=pinned, excluded=excluded,
+                  constraints={"season": season, "occasion": occasion}, diversity=diversity,
+                  reroll=reroll, strategy=strategy, cache_dir=cache_dir,
+                  index_dir=instance_dir() / "indexes")
+    if as_json:
+        click.echo(json.dumps({"closet": str(closet_path), "items": len(closet),
+                               "model": str(model_path), "strategy": strategy,
+                               "recommendations": [r.to_dict() for r in recs]}, indent=2))
+        return
+    click.echo(f"{len(recs)} outfits from {len(closet)} items ({strategy} search)")
+    for n, r in enumerate(recs, 1):
+        click.echo(f"{n:>2}. {r.score:.3f}  " + "  +  ".join(it.label for it in r.items))
+
+
 def _print_summary(summary: dict, as_json: bool, title: str) -> None:
     if as_json:
         click.echo(json.dumps(summary, indent=None, sort_keys=True))

@@ -19,3 +19,25 @@ def shared_data() -> Path:
             "(reference data is only on the developers' and CI machines)"
         )
     return SHARED_DATA.resolve()
+
+
+@pytest.fixture(scope="session")
+def tiny_world(tmp_path_factory):
+    """A small synthetic world, made once per test session (a few seconds)."""
+    from data.synth import generate_world
+
+    root = tmp_path_factory.mktemp("tiny-world")
+    generate_world(root, n_outfits=240, seed=11, image_size=48, workers=1)
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_world, tmp_path_factory):
+    """A grader trained for a few epochs on the tiny world (seconds): a real model to search
+    and explain with, not a good one."""
+    from grader import TrainConfig, train
+
+    out = tmp_path_factory.mktemp("tiny-model")
+    train(TrainConfig(dataset=str(tiny_world), out=str(out), image_size=32, feature_epochs=2,
+                      epochs=3, batch_size=64, progress=False, seed=0))
+    return out

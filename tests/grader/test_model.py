@@ -105,3 +105,16 @@ def test_pooled_branch_counts_items_whatever_their_slots():
         expected = grader.pool(table.feats[1]) + grader.pool(table.feats[2])
     assert torch.allclose(pooled[0], expected, atol=1e-5)
     assert SlotsGrader(D, pool_dim=0).pool is None
+
+
+def test_per_item_terms_give_the_same_logits_as_the_forward_pass():
+    torch.manual_seed(1)
+    grader = SlotsGrader(D).eval()
+    with torch.no_grad():  # a trained grader's empty vectors are not zero
+        grader.empty.normal_()
+    table = _table()
+    outfits = [["i1", "i2", "i4"], ["i3"], ["i0", "i1", "i2", "i4", "i5", "i11", "i17"], []]
+    padded = pad_outfits([table.rows(o) for o in outfits], width=8)
+    expected = grader(*table.gather(padded))
+    terms = grader.item_terms(table.feats, table.slots)
+    assert torch.allclose(grader.from_terms(terms, padded), expected, atol=1e-5)
