@@ -5,8 +5,8 @@ returns a pool of complete outfits (:class:`Candidate`), best first. Outfits are
 shape (outer+upper+lower, upper+lower, outer+full, full), then shoes, then up to three
 accessories, one part per step, as in Tangseng et al. (arXiv 1804.09979). Building each shape
 on its own beam keeps a one-piece from competing with half an outfit (a lone top), which a
-single beam with a "none" choice for every main slot would have to do. Accessories are added in
-increasing row order, so that each set of items is built once.
+single beam with a "none" choice for every main slot would have to do. Accessories may be added
+in any order; a set reached twice is graded once.
 """
 
 from __future__ import annotations
@@ -95,18 +95,17 @@ def _lengths(states: np.ndarray) -> np.ndarray:
 
 
 def _accessory_filter(problem: SearchProblem, state: np.ndarray, opts: np.ndarray) -> np.ndarray:
-    """The accessory rows in ``opts`` that may join ``state``: added in increasing row order (so
-    each set is built once), not already worn, at most three accessories, one of each
-    one-of-a-kind category."""
+    """The accessory rows in ``opts`` that may join ``state``: not already worn, at most three
+    accessories, one of each one-of-a-kind category. (Any order: a set reached twice is
+    graded once, see ``_unique``.)"""
     held = state[state >= 0]
     slot_acc = problem.is_accessory[held]
     if slot_acc.sum() >= MAX_ACCESSORIES:
         return opts[:0]
-    added = held[slot_acc & ~np.isin(held, problem.pinned)]
-    last = added.max() if len(added) else -1
     taken = problem.kind_code[held[slot_acc]]
     taken = taken[problem.one_of_a_kind[held[slot_acc]]]
-    ok = (opts > last) & ~(problem.one_of_a_kind[opts] & np.isin(problem.kind_code[opts], taken))
+    ok = ~np.isin(opts, held) & ~(problem.one_of_a_kind[opts] &
+                                  np.isin(problem.kind_code[opts], taken))
     return opts[ok]
 
 
@@ -181,6 +180,12 @@ def _trees(problem: SearchProblem) -> list[list[_Step]]:
     return trees
 
 
+def _unique(states: np.ndarray) -> np.ndarray:
+    """Indices of the first state of each distinct set of rows."""
+    _, first = np.unique(np.sort(states, axis=1), axis=0, return_index=True)
+    return np.sort(first)
+
+
 def _select(states: np.ndarray, logits: torch.Tensor, keep: int, diversity: float
             ) -> torch.Tensor:
     """The ``keep`` states to carry on: the best by logit, or with ``diversity`` > 0 a greedy
@@ -213,13 +218,14 @@ def _select(states: np.ndarray, logits: torch.Tensor, keep: int, diversity: floa
 @register_strategy("beam")
 def beam_search(problem: SearchProblem, scorer: ClosetScorer, *, beam: int = 16,
                 shortlist: Shortlist | None = None, pool: int = 200, diversity: float = 0.0,
-                **_: object) -> list[Candidate]:
+                refine: int = 4, **_: object) -> list[Candidate]:
     """Beam search, one part per step: keep the ``beam`` best partial outfits after each step,
     every expansion of every state graded in one batch by adding its new item to the state's
     running sums. Returns up to ``pool`` complete outfits, best first (the last step keeps
     all its expansions, so that diversity has room to choose). ``shortlist`` (large closets)
     narrows each state's options for a slot before grading; ``diversity`` spreads the beam
-    over different partial outfits (see ``_select``)."""
+    over different partial outfits (see ``_select``); the ``refine`` best outfits found are
+    then improved by hill climbing over one-item moves (``_refine``)."""
     if beam < 1:
         raise OutfitError(f"beam width must be at least 1, got {beam}")
     found: list[Candidate] = []
@@ -236,13 +242,87 @@ def beam_search(problem: SearchProblem, scorer: ClosetScorer, *, beam: int = 16,
                 part = part.take(np.zeros(0, dtype=np.int64))
                 break
             part = scorer.extend(part, parents, rows)
+            if step.slot == ACCESSORY:  # the same set of items reached in two orders
+                part = part.take(_unique(part.states()))
             logits = scorer.grade(part)
             last = k == len(steps) - 1
             top = _select(part.states(), logits, pool if last else beam,
                           0.0 if last else diversity)
             part, logits = part.take(top), logits[top]
         found += _candidates(part.states(), logits)
-    return sorted(_dedupe(found), key=lambda c: -c.logit)[:pool]
+    found = sorted(_dedupe(found), key=lambda c: -c.logit)
+    if refine:
+        found = sorted(_dedupe(_refine(problem, scorer, found[:refine], shortlist) + found),
+                       key=lambda c: -c.logit)
+    return found[:pool]
+
+
+def _neighbours(problem: SearchProblem, rows: np.ndarray, shortlist: Shortlist | None
+                ) -> np.ndarray:
+    """Every complete outfit one move away from ``rows``: one item swapped for another of its
+    slot, a layer or an accessory taken off or put on. Pinned items stay."""
+    shapes = set(problem.shapes())
+    out: list[np.ndarray] = []
+    n = len(rows)
+    main = {problem.slot[r] for r in rows if problem.slot[r] in (OUTER, UPPER, LOWER, FULL)}
+
+    def options(slot: str, state: np.ndarray) -> np.ndarray:
+        cands = np.asarray(problem.candidates[slot], dtype=np.int64)
+        if shortlist is not None:
+            padded = np.full((1, WIDTH), -1, dtype=np.int64)
+            padded[0, :len(state)] = state
+            cands = shortlist(problem, slot, padded, cands)[0]
+        return cands
+
+    for p in range(n):
+        r = rows[p]
+        if r in problem.pinned:
+            continue
+        slot = problem.slot[r]
+        rest = np.delete(rows, p)
+        cands = options(slot, rest)
+        if slot == ACCESSORY:
+            cands = _accessory_filter(problem, rest, cands)
+            out.append(np.pad(rest, (0, WIDTH - len(rest)), constant_values=-1)[None])
+        elif slot == OUTER and frozenset(main - {OUTER}) in shapes:
+            out.append(np.pad(rest, (0, WIDTH - len(rest)), constant_values=-1)[None])
+        cands = cands[cands != r]
+        if len(cands):
+            block = np.repeat(np.pad(rows, (0, WIDTH - n), constant_values=-1)[None], len(cands), 0)
+            block[:, p] = cands
+            out.append(block)
+    additions = []
+    if OUTER not in main and frozenset(main | {OUTER}) in shapes:
+        additions.append(options(OUTER, rows))
+    additions.append(_accessory_filter(problem, rows, options(ACCESSORY, rows)))
+    for cands in additions:
+        if len(cands) and n < WIDTH:
+            block = np.repeat(np.pad(rows, (0, WIDTH - n), constant_values=-1)[None], len(cands), 0)
+            block[:, n] = cands
+            out.append(block)
+    return np.concatenate(out) if out else np.zeros((0, WIDTH), dtype=np.int64)
+
+
+def _refine(problem: SearchProblem, scorer: ClosetScorer, start: Sequence[Candidate],
+            shortlist: Shortlist | None, passes: int = 8) -> list[Candidate]:
+    """Hill climbing from each of ``start``: take the best neighbour (:func:`_neighbours`)
+    while it scores higher. Partial outfits guide the beam imperfectly (a bag can rescue or
+    spoil what the shoes began); one-move repairs of its best outfits recover most of what
+    it missed."""
+    out = []
+    for c in start:
+        rows, logit = np.asarray(c.rows, dtype=np.int64), c.logit
+        for _ in range(passes):
+            near = _neighbours(problem, rows, shortlist)
+            if not len(near):
+                break
+            z = _grade(scorer, near)
+            j = int(torch.argmax(z))
+            if float(z[j]) <= logit + 1e-6:
+                break
+            rows, logit = near[j][near[j] >= 0], float(z[j])
+        out.append(Candidate(tuple(int(r) for r in rows), logit))
+    return out
 
 
 # --------------------------------------------------------------------------- enumeration
