@@ -95,36 +95,52 @@ def _lengths(states: np.ndarray) -> np.ndarray:
 
 
 def _accessory_filter(problem: SearchProblem, state: np.ndarray, opts: np.ndarray) -> np.ndarray:
-    """The accessory rows in ``opts`` that may join ``state``: not already worn, at most three
-    accessories, one of each one-of-a-kind category. (Any order: a set reached twice is
-    graded once, see ``_unique``.)"""
-    held = state[state >= 0]
-    slot_acc = problem.is_accessory[held]
-    if slot_acc.sum() >= MAX_ACCESSORIES:
-        return opts[:0]
-    taken = problem.kind_code[held[slot_acc]]
-    taken = taken[problem.one_of_a_kind[held[slot_acc]]]
-    ok = ~np.isin(opts, held) & ~(problem.one_of_a_kind[opts] &
-                                  np.isin(problem.kind_code[opts], taken))
-    return opts[ok]
+    """The accessory rows in ``opts`` that may join ``state`` (see ``_accessory_mask``)."""
+    if len(opts) == 0:
+        return opts
+    padded = np.full((1, WIDTH), -1, dtype=np.int64)
+    padded[0, :len(state)] = state
+    return opts[_accessory_mask(problem, padded, opts)[0]]
 
 
 def _expand(problem: SearchProblem, states: np.ndarray, step: _Step,
             options: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Every state extended by each of its options -> (parent index, added row; -1 for the
     "none" choice, which keeps the state as it is)."""
-    parents, rows = [], []
-    for b, opts in enumerate(options):
-        if step.slot == ACCESSORY:
-            opts = _accessory_filter(problem, states[b], opts)
-        if step.optional:
-            parents.append(np.array([b]))
-            rows.append(np.array([-1]))
-        parents.append(np.full(len(opts), b))
-        rows.append(opts)
-    if not parents:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    return (np.concatenate(parents).astype(np.int64), np.concatenate(rows).astype(np.int64))
+    b = len(states)
+    same = all(o is options[0] for o in options)
+    if same:  # one candidate list for every state: build the grid at once
+        opts = options[0]
+        parents = np.repeat(np.arange(b), len(opts))
+        rows = np.tile(opts, b)
+        if step.slot == ACCESSORY and len(rows):
+            ok = _accessory_mask(problem, states, opts).ravel()
+            parents, rows = parents[ok], rows[ok]
+    else:
+        parents = np.concatenate([np.full(len(o), k) for k, o in enumerate(options)] or [[]])
+        rows = np.concatenate(list(options) or [[]])
+        if step.slot == ACCESSORY and len(rows):
+            ok = np.concatenate([_accessory_mask(problem, states[k:k + 1], o)[0]
+                                 for k, o in enumerate(options)])
+            parents, rows = parents[ok], rows[ok]
+    if step.optional:
+        parents = np.concatenate([np.arange(b), parents])
+        rows = np.concatenate([np.full(b, -1), rows])
+    return parents.astype(np.int64), rows.astype(np.int64)
+
+
+def _accessory_mask(problem: SearchProblem, states: np.ndarray, opts: np.ndarray) -> np.ndarray:
+    """``(B, len(opts))``: which accessories may join each state (not already worn, at most
+    three accessories, one of each one-of-a-kind category)."""
+    held = states >= 0
+    safe = np.where(held, states, 0)
+    acc = held & problem.is_accessory[safe]  # (B, S)
+    worn = (states[:, :, None] == opts[None, None, :]).any(1)  # (B, n)
+    kinds = np.where(acc & problem.one_of_a_kind[safe], problem.kind_code[safe], -1)
+    clash = (kinds[:, :, None] == problem.kind_code[opts][None, None, :]).any(1)
+    clash &= problem.one_of_a_kind[opts][None, :]
+    room = acc.sum(1) < MAX_ACCESSORIES
+    return ~worn & ~clash & room[:, None]
 
 
 def _grade(scorer: ClosetScorer, states: np.ndarray) -> torch.Tensor:
@@ -236,7 +252,7 @@ def beam_search(problem: SearchProblem, scorer: ClosetScorer, *, beam: int = 16,
             states = part.states()
             candidates = np.asarray(problem.candidates[step.slot], dtype=np.int64)
             options = (shortlist(problem, step.slot, states, candidates) if shortlist is not None
-                       else [candidates] * len(states))
+                       else [candidates] * len(states))  # the same list object: one grid
             parents, rows = _expand(problem, states, step, options)
             if len(parents) == 0:
                 part = part.take(np.zeros(0, dtype=np.int64))
