@@ -5,6 +5,8 @@ Prints one JSON line:
   grading_outfits_per_s    padded outfits -> logits through the whole grader (gather included)
   floor_outfits_per_s      the same network as bare matrix multiplies on ready-made inputs
   grading_vs_floor         grading time / floor time (the target is <= 2)
+  grading_item_terms_outfits_per_s  grading as search does it: each item's first-layer terms
+                           computed once for the table, then per outfit only sums and the head
 Targets (issue 3): >= 250 images/s at the demo image size; >= 20,000 outfits/s within 2x of the
 floor. Run: .venv/bin/python bench/grader_speed.py [--threads 2]
 """
@@ -79,20 +81,37 @@ def main(args: argparse.Namespace) -> dict:
               "feature_images_per_s": round(args.images / t_feat, 1),
               "grading_outfits_per_s": round(args.outfits / t_grade, 1)}
     if args.arch == "slots":
-        # The floor: the grader's own layers as plain matrix multiplies on inputs that are
-        # already laid out per slot (no gather, no empty-slot handling, no pair projection).
-        layers = [grader.first, grader.rest[2], grader.out]
-        d_in = [m.in_features for m in layers]
-        inputs = [torch.rand(8192, d) for d in d_in]
+        # The floor: the grader's own layers as plain matrix multiplies on inputs already laid
+        # out (no gather, no empty-slot handling, no masking): the per-item layers (pooled MLP,
+        # pair projection) on every item of every outfit, then the layers over the outfit.
+        b, per_item = 8192, 6
+        item_layers = [m for m in (*([grader.pool[0], grader.pool[2], grader.first_pool]
+                                      if grader.pool is not None else []), grader.pair)
+                       if m is not None]
+        outfit_layers = [grader.first, grader.rest[2], grader.out]
+        item_inputs = [torch.rand(b * per_item, m.in_features) for m in item_layers]
+        outfit_inputs = [torch.rand(b, m.in_features) for m in outfit_layers]
 
         def floor() -> None:
-            for _ in range(0, args.outfits, 8192):
-                for m, x in zip(layers, inputs, strict=True):
+            for _ in range(0, args.outfits, b):
+                for m, x in zip(item_layers, item_inputs, strict=True):
+                    torch.addmm(m.bias, x, m.weight.t()) if m.bias is not None else x @ m.weight.t()
+                for m, x in zip(outfit_layers, outfit_inputs, strict=True):
                     torch.addmm(m.bias, x, m.weight.t())
 
         t_floor = _median_seconds(floor, args.repeats)
         result["floor_outfits_per_s"] = round(args.outfits / t_floor, 1)
         result["grading_vs_floor"] = round(t_grade / t_floor, 2)
+
+        # What search does: each item's first-layer terms once, then sums and the head.
+        terms = grader.item_terms(table.feats, table.slots)
+
+        def grading_terms() -> None:
+            for s in range(0, args.outfits, b):
+                grader.from_terms(terms, padded[s:s + b])
+
+        t_terms = _median_seconds(grading_terms, args.repeats)
+        result["grading_item_terms_outfits_per_s"] = round(args.outfits / t_terms, 1)
     return result
 
 
