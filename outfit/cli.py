@@ -8,6 +8,7 @@ stays fast and the domain stays free of them.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -150,6 +151,8 @@ def train(dataset: Path, out_dir: Path, arch: str, backbone: str, weights: str,
                       version=version, cache_dir=str(cache_dir) if cache_dir else None,
                       resume=resume, progress=not quiet)
     card = run_training(cfg)
+    if os.environ.get("RANK", "0") != "0":  # under torchrun only the first process reports
+        return
     m = card["metrics"]
     click.echo(f"model written to {out_dir}  ({card['train_seconds']} s)")
     click.echo(f"  valid AUC {m['valid_auc']:.4f}  FITB {m['valid_fitb']:.3f}"
