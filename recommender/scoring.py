@@ -163,6 +163,29 @@ class ClosetScorer:
         return Partial(rows, part.first[parents_t] + t.first[safe] * w, filled,
                        part.pair_sum[parents_t] + p, part.pair_sq[parents_t] + p**2)
 
+    def remove(self, part: Partial, parents: np.ndarray, old_rows: np.ndarray) -> Partial:
+        """States ``parents`` of ``part`` each without row ``old_rows`` (-1: nothing)."""
+        parents_t = torch.from_numpy(parents).to(self.device)
+        old_t = torch.from_numpy(old_rows).to(self.device)
+        rows = part.rows[parents_t].clone()
+        hit = (rows == old_t[:, None]) & (old_t[:, None] >= 0)
+        rows[hit] = -1
+        # keep the rows packed at the front (extend appends after the last one)
+        order = torch.argsort((rows < 0).to(torch.int8), dim=1, stable=True)
+        rows = torch.gather(rows, 1, order)
+        t = self._terms
+        if t is None:
+            return Partial(rows)
+        has = old_t >= 0
+        where = has.nonzero().squeeze(1)
+        safe = old_t.clamp(min=0)
+        w = has.unsqueeze(1).to(t.first.dtype)
+        filled = part.filled[parents_t].clone()
+        filled[where, t.slots[old_t[where]]] -= 1
+        p = t.pair[safe] * w
+        return Partial(rows, part.first[parents_t] - t.first[safe] * w, filled,
+                       part.pair_sum[parents_t] - p, part.pair_sq[parents_t] - p**2)
+
     @torch.no_grad()
     def grade(self, part: Partial) -> torch.Tensor:
         """Logits of the states of ``part``."""

@@ -273,14 +273,15 @@ def beam_search(problem: SearchProblem, scorer: ClosetScorer, *, beam: int = 16,
     return found[:pool]
 
 
-def _neighbours(problem: SearchProblem, rows: np.ndarray, shortlist: Shortlist | None
-                ) -> np.ndarray:
-    """Every complete outfit one move away from ``rows``: one item swapped for another of its
-    slot, a layer or an accessory taken off or put on. Pinned items stay."""
+def _moves(problem: SearchProblem, rows: np.ndarray, shortlist: Shortlist | None
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Every move from the complete outfit ``rows`` to another: ``(taken off, put on)`` row
+    pairs (-1: nothing), i.e. one item swapped for another of its slot, or a layer or an
+    accessory taken off or put on. Pinned items stay."""
     shapes = set(problem.shapes())
-    out: list[np.ndarray] = []
-    n = len(rows)
     main = {problem.slot[r] for r in rows if problem.slot[r] in (OUTER, UPPER, LOWER, FULL)}
+    offs: list[np.ndarray] = []
+    ons: list[np.ndarray] = []
 
     def options(slot: str, state: np.ndarray) -> np.ndarray:
         cands = np.asarray(problem.candidates[slot], dtype=np.int64)
@@ -290,8 +291,11 @@ def _neighbours(problem: SearchProblem, rows: np.ndarray, shortlist: Shortlist |
             cands = shortlist(problem, slot, padded, cands)[0]
         return cands
 
-    for p in range(n):
-        r = rows[p]
+    def add(off: int, on: np.ndarray) -> None:
+        offs.append(np.full(len(on), off, dtype=np.int64))
+        ons.append(on.astype(np.int64))
+
+    for p, r in enumerate(rows):
         if r in problem.pinned:
             continue
         slot = problem.slot[r]
@@ -299,44 +303,42 @@ def _neighbours(problem: SearchProblem, rows: np.ndarray, shortlist: Shortlist |
         cands = options(slot, rest)
         if slot == ACCESSORY:
             cands = _accessory_filter(problem, rest, cands)
-            out.append(np.pad(rest, (0, WIDTH - len(rest)), constant_values=-1)[None])
-        elif slot == OUTER and frozenset(main - {OUTER}) in shapes:
-            out.append(np.pad(rest, (0, WIDTH - len(rest)), constant_values=-1)[None])
-        cands = cands[cands != r]
-        if len(cands):
-            block = np.repeat(np.pad(rows, (0, WIDTH - n), constant_values=-1)[None], len(cands), 0)
-            block[:, p] = cands
-            out.append(block)
-    additions = []
-    if OUTER not in main and frozenset(main | {OUTER}) in shapes:
-        additions.append(options(OUTER, rows))
-    additions.append(_accessory_filter(problem, rows, options(ACCESSORY, rows)))
-    for cands in additions:
-        if len(cands) and n < WIDTH:
-            block = np.repeat(np.pad(rows, (0, WIDTH - n), constant_values=-1)[None], len(cands), 0)
-            block[:, n] = cands
-            out.append(block)
-    return np.concatenate(out) if out else np.zeros((0, WIDTH), dtype=np.int64)
+        if slot == ACCESSORY or (slot == OUTER and frozenset(main - {OUTER}) in shapes):
+            add(int(r), np.array([-1]))
+        add(int(r), cands[cands != r])
+    if len(rows) < WIDTH:
+        if OUTER not in main and frozenset(main | {OUTER}) in shapes:
+            add(-1, options(OUTER, rows))
+        add(-1, _accessory_filter(problem, rows, options(ACCESSORY, rows)))
+    if not offs:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(offs), np.concatenate(ons)
 
 
 def _refine(problem: SearchProblem, scorer: ClosetScorer, start: Sequence[Candidate],
             shortlist: Shortlist | None, passes: int = 8) -> list[Candidate]:
-    """Hill climbing from each of ``start``: take the best neighbour (:func:`_neighbours`)
-    while it scores higher. Partial outfits guide the beam imperfectly (a bag can rescue or
-    spoil what the shoes began); one-move repairs of its best outfits recover most of what
-    it missed."""
+    """Hill climbing from each of ``start``: take the best move (:func:`_moves`) while it
+    scores higher. Partial outfits guide the beam imperfectly (a bag can rescue or spoil what
+    the shoes began); one-item repairs of its best outfits recover part of what it missed.
+    Each move is graded by taking one item's terms off the outfit's sums and adding another's."""
     out = []
     for c in start:
         rows, logit = np.asarray(c.rows, dtype=np.int64), c.logit
         for _ in range(passes):
-            near = _neighbours(problem, rows, shortlist)
-            if not len(near):
+            off, on = _moves(problem, rows, shortlist)
+            if not len(off):
                 break
-            z = _grade(scorer, near)
+            padded = np.full((1, WIDTH), -1, dtype=np.int64)
+            padded[0, :len(rows)] = rows
+            part = scorer.start(padded)
+            zeros = np.zeros(len(off), dtype=np.int64)
+            moved = scorer.extend(scorer.remove(part, zeros, off), np.arange(len(off)), on)
+            z = scorer.grade(moved)
             j = int(torch.argmax(z))
             if float(z[j]) <= logit + 1e-6:
                 break
-            rows, logit = near[j][near[j] >= 0], float(z[j])
+            state = moved.rows[j].cpu().numpy()
+            rows, logit = state[state >= 0], float(z[j])
         out.append(Candidate(tuple(int(r) for r in rows), logit))
     return out
 

@@ -257,3 +257,32 @@ def test_complements_rank_what_goes_with_the_given_items():
     assert found["shoes"][0].score >= found["shoes"][1].score
     with pytest.raises(OutfitError, match="no room in slot"):
         complements(closet, model, ["tops-1"], slots=["full"], features=table)
+
+
+@pytest.mark.parametrize("grader_kind", ["slots", "planted"])
+def test_taking_off_and_putting_on_items_grades_like_the_whole_outfit(grader_kind):
+    torch.manual_seed(0)
+    closet = _closet()
+    if grader_kind == "slots":
+        grader = SlotsGrader(6, hidden=16, pair_rank=3, pool_dim=4).eval()
+        with torch.no_grad():
+            grader.empty.normal_()
+        feats = torch.randn(len(closet), 6)
+    else:
+        grader, feats = Planted(6).eval(), torch.rand(len(closet), 6)
+    scorer = ClosetScorer(_model(grader), _table(closet, feats))
+    row = {it.id: k for k, it in enumerate(closet.items)}
+    start = np.full((1, 8), -1)
+    start[0, :4] = [row["tops-0"], row["bottoms-0"], row["shoes-0"], row["bags-0"]]
+    part = scorer.start(start)
+    off = np.array([row["tops-0"], row["bags-0"], -1, row["shoes-0"]])
+    on = np.array([row["tops-2"], -1, row["hats-0"], row["shoes-2"]])
+    moved = scorer.extend(scorer.remove(part, np.zeros(4, dtype=np.int64), off), np.arange(4), on)
+    expected = scorer.logits([
+        [row["bottoms-0"], row["shoes-0"], row["bags-0"], row["tops-2"]],
+        [row["tops-0"], row["bottoms-0"], row["shoes-0"]],
+        [row["tops-0"], row["bottoms-0"], row["shoes-0"], row["bags-0"], row["hats-0"]],
+        [row["tops-0"], row["bottoms-0"], row["bags-0"], row["shoes-2"]]])
+    assert torch.allclose(scorer.grade(moved), expected, atol=1e-5)
+    sets = [set(r[r >= 0].tolist()) for r in moved.states()]
+    assert sets[1] == {row["tops-0"], row["bottoms-0"], row["shoes-0"]}
