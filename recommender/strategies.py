@@ -24,7 +24,7 @@ from outfit.registry import Registry
 from outfit.vocab import ACCESSORY, FULL, LOWER, MAX_ACCESSORIES, OUTER, SHOES, UPPER
 
 from .problem import ONE_OF_A_KIND, SearchProblem
-from .scoring import ClosetScorer
+from .scoring import ClosetScorer, Partial
 
 __all__ = ["Candidate", "register_strategy", "get_strategy", "list_strategies",
            "count_outfits", "TooManyOutfitsError", "WIDTH", "Shortlist"]
@@ -244,28 +244,38 @@ def beam_search(problem: SearchProblem, scorer: ClosetScorer, *, beam: int = 16,
     then improved by hill climbing over one-item moves (``_refine``)."""
     if beam < 1:
         raise OutfitError(f"beam width must be at least 1, got {beam}")
-    found: list[Candidate] = []
-    for steps in _trees(problem):
-        part = scorer.start(_start(problem))
-        logits = scorer.grade(part)  # everything pinned: the outfit is given
-        for k, step in enumerate(steps):
-            states = part.states()
+    trees = _trees(problem)
+    # The trees run in step, their expansions graded in one batch; the shorter ones start later
+    # so that all end on the same step.
+    depth = max((len(t) for t in trees), default=0)
+    parts = [scorer.start(_start(problem)) for _ in trees]
+    logits = [scorer.grade(p) for p in parts]  # everything pinned: the outfit is given
+    for k in range(depth):
+        grown: list[tuple[int, Partial, bool]] = []
+        for t, steps in enumerate(trees):
+            j = k - (depth - len(steps))
+            if j < 0 or len(parts[t]) == 0:
+                continue
+            step = steps[j]
+            states = parts[t].states()
             candidates = np.asarray(problem.candidates[step.slot], dtype=np.int64)
             options = (shortlist(problem, step.slot, states, candidates) if shortlist is not None
                        else [candidates] * len(states))  # the same list object: one grid
             parents, rows = _expand(problem, states, step, options)
-            if len(parents) == 0:
-                part = part.take(np.zeros(0, dtype=np.int64))
-                break
-            part = scorer.extend(part, parents, rows)
+            part = scorer.extend(parts[t], parents, rows)
             if step.slot == ACCESSORY:  # the same set of items reached in two orders
                 part = part.take(_unique(part.states()))
-            logits = scorer.grade(part)
-            last = k == len(steps) - 1
-            top = _select(part.states(), logits, pool if last else beam,
-                          0.0 if last else diversity)
-            part, logits = part.take(top), logits[top]
-        found += _candidates(part.states(), logits)
+            grown.append((t, part, j == len(steps) - 1))
+        if not grown:
+            break
+        graded = scorer.grade(Partial.cat([p for _, p, _ in grown])).split(
+            [len(p) for _, p, _ in grown])
+        for (t, part, last), z in zip(grown, graded, strict=True):
+            top = _select(part.states(), z, pool if last else beam, 0.0 if last else diversity)
+            parts[t], logits[t] = part.take(top), z[top]
+    found: list[Candidate] = []
+    for part, z in zip(parts, logits, strict=True):
+        found += _candidates(part.states(), z)
     found = sorted(_dedupe(found), key=lambda c: -c.logit)
     if refine:
         found = sorted(_dedupe(_refine(problem, scorer, found[:refine], shortlist) + found),
