@@ -286,3 +286,11 @@ def test_taking_off_and_putting_on_items_grades_like_the_whole_outfit(grader_kin
     assert torch.allclose(scorer.grade(moved), expected, atol=1e-5)
     sets = [set(r[r >= 0].tolist()) for r in moved.states()]
     assert sets[1] == {row["tops-0"], row["bottoms-0"], row["shoes-0"]}
+
+
+def test_count_with_pins_and_exclusions_matches_brute_force():
+    closet = _closet()
+    pinned, excluded = {"hats-0", "outerwear-1"}, {"bags-1", "tops-0"}
+    expected = [k for k in _brute_force(closet) if pinned <= k and not excluded & k]
+    problem = SearchProblem.build(closet, pinned=sorted(pinned), excluded=sorted(excluded))
+    assert count_outfits(problem) == len(expected)
