@@ -70,8 +70,8 @@ class TaggerConfig:
     out: str
     backbone: str = "small-wide"
     weights: str = "none"
-    image_size: int = 64
-    epochs: int = 40
+    image_size: int = 96
+    epochs: int = 80
     batch_size: int = 64
     lr: float = 3e-3
     weight_decay: float = 5e-4
@@ -268,7 +268,7 @@ def _accuracy(model: Tagger, images: torch.Tensor, labels: torch.Tensor) -> tupl
 
 
 def train_tagger(folder: Path | str, out: Path | str | None, *, backbone: str = "small-wide",
-                 weights: str = "none", image_size: int = 64, epochs: int = 40,
+                 weights: str = "none", image_size: int = 96, epochs: int = 80,
                  batch_size: int = 64, lr: float = 3e-3, seed: int = 0, device: str = "cpu",
                  progress: bool = True, **options: Any) -> dict:
     """Train a tagger on ``folder`` (train/validation/test folders of category folders); write

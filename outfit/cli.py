@@ -228,8 +228,8 @@ def evaluate(dataset: Path, models: tuple[str, ...], split: str, version: str, b
               help="CNN backbone: small-wide, small, resnet18, mobilenet_v3_small...")
 @click.option("--weights", default="none", show_default=True,
               help="Backbone weights: none, imagenet (downloads) or a state-dict path.")
-@click.option("--image-size", default=64, show_default=True, type=click.IntRange(16, 1024))
-@click.option("--epochs", default=40, show_default=True, type=click.IntRange(min=1))
+@click.option("--image-size", default=96, show_default=True, type=click.IntRange(16, 1024))
+@click.option("--epochs", default=80, show_default=True, type=click.IntRange(min=1))
 @click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=2))
 @click.option("--lr", default=3e-3, show_default=True, type=click.FloatRange(min=0, min_open=True))
 @click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
