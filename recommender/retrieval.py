@@ -143,11 +143,9 @@ class SlotIndex:
         try:
             return cls.load(where, scorer)
         except OutfitError:
-            return cls(scorer).save_and_return(where)
-
-    def save_and_return(self, folder: Path) -> SlotIndex:
-        self.save(folder)
-        return self
+            index = cls(scorer)
+            index.save(where)
+            return index
 
 
 def complement_rows(scorer: ClosetScorer, problem: SearchProblem, given: Sequence[int],
