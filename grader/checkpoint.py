@@ -41,14 +41,16 @@ _REQUIRED = ("arch", "grader_config", "backbone", "preprocessing", "vocab", "lay
              "feature_net", "grader")
 
 
-def resolve_checkpoint(path: Path | str) -> Path:
-    """A model folder (holding ``model.pt``) or a checkpoint file -> the file."""
+def resolve_checkpoint(path: Path | str, name: str = CHECKPOINT_NAME, what: str = "model",
+                       made_by: str = "outfit train") -> Path:
+    """A folder (holding ``name``) or a checkpoint file -> the file; :class:`ModelError` if
+    there is none (``what`` and ``made_by`` word the message)."""
     path = Path(path)
     if path.is_dir():
-        path = path / CHECKPOINT_NAME
+        path = path / name
     if not path.is_file():
-        raise ModelError(f"no model at {path}",
-                         hint="give a model folder made by 'outfit train', or its model.pt")
+        raise ModelError(f"no {what} at {path}",
+                         hint=f"give a folder made by '{made_by}', or its {name}")
     return path
 
 

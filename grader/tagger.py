@@ -49,7 +49,7 @@ from outfit.domain import Item
 from outfit.errors import ModelError, OutfitError
 
 from .backbones import IMAGENET_MEAN, IMAGENET_STD, Backbone, create_backbone
-from .checkpoint import read_plain_checkpoint
+from .checkpoint import read_plain_checkpoint, resolve_checkpoint
 from .preprocess import Preprocessing, load_image_tensor, photo_to_array, to_float
 
 __all__ = ["TAGGER_FORMAT", "TAGGER_FORMAT_VERSION", "TAGGER_NAME", "TaggerConfig", "Tagger",
@@ -427,12 +427,7 @@ def load_tagger(path: Path | str, device: str = "cpu") -> Tagger:
     """A tagger from its folder (holding ``tagger.pt``) or the file itself, in eval mode.
 
     Raises :class:`ModelError` for a missing, corrupt, foreign or too new file."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / TAGGER_NAME
-    if not path.is_file():
-        raise ModelError(f"no tagger at {path}",
-                         hint="give a folder made by 'outfit train-tagger', or its tagger.pt")
+    path = resolve_checkpoint(path, TAGGER_NAME, "tagger", "outfit train-tagger")
     ckpt = _read_checkpoint(path)
     try:
         prep = Preprocessing.from_dict(ckpt["preprocessing"])
