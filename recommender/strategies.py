@@ -161,11 +161,6 @@ def _dedupe(cands: Sequence[Candidate]) -> list[Candidate]:
     return out
 
 
-def _all_options(problem: SearchProblem, slot: str, states: np.ndarray) -> list[np.ndarray]:
-    rows = np.asarray(problem.candidates[slot], dtype=np.int64)
-    return [rows] * len(states)
-
-
 # --------------------------------------------------------------------------- beam
 
 
