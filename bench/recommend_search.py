@@ -11,7 +11,8 @@ object:
                          faiss shortlists the large slots
   optimality             on --closets small closets (4 to 8 items per slot): how often the beam's
                          best outfit is exhaustive search's best, the mean ratio of their scores,
-                         and beam time / exhaustive time (both measured here, same closets)
+                         and beam time / exhaustive time (both measured here, same closets), for
+                         --beam and each of --optimality-beams
   closet_protocol        Tangseng et al.'s test: closets made of the items of 1 good and 2 bad
                          test outfits; how often the good outfit is the top recommendation, and
                          the share of its items in the top recommendation, beside a random
@@ -50,6 +51,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--protocol-closets", type=int, default=300)
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--beam", type=int, default=16)
+    p.add_argument("--optimality-beams", type=lambda v: [int(x) for x in v.split(",") if x],
+                   default=[128], help="other beam widths to compare on the small closets")
     p.add_argument("--seed", type=int, default=0)
     return p
 
@@ -131,7 +134,10 @@ def optimality(model, items, table, args) -> dict:
     row = {it.id: k for k, it in enumerate(items)}
     for it in items:
         by_slot.setdefault(it.slot, []).append(it)
-    same, ratios, gaps, t_beam, t_exh, sizes = 0, [], [], 0.0, 0.0, []
+    widths = sorted({args.beam, *args.optimality_beams})
+    same = dict.fromkeys(widths, 0)
+    ratios, gaps = {w: [] for w in widths}, {w: [] for w in widths}
+    t_beam, t_exh, sizes = dict.fromkeys(widths, 0.0), 0.0, []
     for _ in range(args.closets):
         closet = _small_closet(by_slot, rng)
         idx = torch.tensor([row[it.id] for it in closet.items])
@@ -139,22 +145,25 @@ def optimality(model, items, table, args) -> dict:
                              slot_ids(closet.items))
         sizes.append(count_outfits(SearchProblem.build(closet)))
         t = time.perf_counter()
-        b = search(closet, model, k=1, beam=args.beam, features=feats)
-        t_beam += time.perf_counter() - t
-        t = time.perf_counter()
         e = search(closet, model, k=1, strategy="exhaustive", features=feats, diversity=0.0,
                    max_outfits=10**8)
         t_exh += time.perf_counter() - t
-        same += set(b[0].item_ids) == set(e[0].item_ids)
-        ratios.append(b[0].score / e[0].score)
-        gaps.append(e[0].logit - b[0].logit)
-    return {"closets": args.closets, "median_outfits_per_closet": int(statistics.median(sizes)),
-            "beam_finds_exhaustive_best": round(same / args.closets, 3),
-            "mean_score_ratio": round(float(np.mean(ratios)), 5),
-            "mean_logit_gap": round(float(np.mean(gaps)), 4),
-            "beam_time_share_of_exhaustive": round(t_beam / t_exh, 5),
-            "beam_ms_per_closet": round(1000 * t_beam / args.closets, 2),
-            "exhaustive_ms_per_closet": round(1000 * t_exh / args.closets, 1)}
+        for w in widths:
+            t = time.perf_counter()
+            b = search(closet, model, k=1, beam=w, features=feats)
+            t_beam[w] += time.perf_counter() - t
+            same[w] += set(b[0].item_ids) == set(e[0].item_ids)
+            ratios[w].append(b[0].score / e[0].score)
+            gaps[w].append(e[0].logit - b[0].logit)
+    n = args.closets
+    return {"closets": n, "median_outfits_per_closet": int(statistics.median(sizes)),
+            "exhaustive_ms_per_closet": round(1000 * t_exh / n, 1),
+            "by_beam": {str(w): {"beam_finds_exhaustive_best": round(same[w] / n, 3),
+                                 "mean_score_ratio": round(float(np.mean(ratios[w])), 5),
+                                 "mean_logit_gap": round(float(np.mean(gaps[w])), 4),
+                                 "beam_time_share_of_exhaustive": round(t_beam[w] / t_exh, 5),
+                                 "beam_ms_per_closet": round(1000 * t_beam[w] / n, 2)}
+                        for w in widths}}
 
 
 def closet_protocol(model, world: Path, args) -> dict:

@@ -35,9 +35,10 @@ def slot_ids(items: Iterable[Item]) -> torch.Tensor:
     return torch.tensor([SLOTS.index(it.slot) for it in items], dtype=torch.long)
 
 
-@dataclass
+@dataclass(eq=False)
 class FeatureTable:
-    """Item features, one row per item id: ``feats (N, D)``, ``slots (N,)``."""
+    """Item features, one row per item id: ``feats (N, D)``, ``slots (N,)``. Compared and hashed
+    by identity (search keeps what it derives from a table beside it; treat it as immutable)."""
 
     ids: tuple[str, ...]
     feats: torch.Tensor

@@ -86,13 +86,15 @@ def create_grader(arch: str, feature_dim: int, **config) -> OutfitGrader:
 class ItemTerms:
     """What each item adds to a :class:`SlotsGrader`'s first layer: ``first (N, H)``, its pair
     factors ``pair (N, R)``, its slot ``slots (N,)``; ``empty (N_SLOTS, H)`` is what each empty
-    slot adds, ``bias (H,)`` the layer's bias."""
+    slot adds, ``bias (H,)`` the layer's bias, ``pair_weight (R,)`` the output layer's weights
+    of the pairwise term."""
 
     first: torch.Tensor
     pair: torch.Tensor
     slots: torch.Tensor
     empty: torch.Tensor
     bias: torch.Tensor
+    pair_weight: torch.Tensor
 
 
 @register_grader("slots")
@@ -168,7 +170,8 @@ class SlotsGrader(OutfitGrader):
             first = first + self.first_pool(self.pool(feats))
         empty = torch.einsum("hkd,kd->kh", blocks, self.empty)  # (K, H)
         pair = self.pair(feats) if self.pair is not None else feats.new_zeros(len(feats), 0)
-        return ItemTerms(first, pair, slots, empty, self.first.bias.detach().clone())
+        pair_weight = self.out.weight[0, self.hidden // 2:].detach().clone()
+        return ItemTerms(first, pair, slots, empty, self.first.bias.detach().clone(), pair_weight)
 
     @torch.no_grad()
     def from_terms(self, terms: ItemTerms, rows: torch.Tensor) -> torch.Tensor:
@@ -176,24 +179,21 @@ class SlotsGrader(OutfitGrader):
         into ``terms``: the same numbers as :meth:`forward` on those items, much cheaper."""
         mask = (rows >= 0).unsqueeze(-1).to(terms.first.dtype)
         safe = rows.clamp(min=0)
-        h = (terms.first[safe] * mask).sum(1)
         filled = torch.zeros(len(rows), N_SLOTS, dtype=terms.first.dtype, device=rows.device)
         filled.scatter_add_(1, terms.slots[safe], mask[..., 0])
+        h = terms.bias + (terms.first[safe] * mask).sum(1) + (filled == 0).to(mask.dtype) @ terms.empty
         p = terms.pair[safe] * mask
-        return self.from_sums(terms, h, filled, p.sum(1), (p**2).sum(1))
+        pair_value = 0.5 * ((p.sum(1) ** 2 - (p**2).sum(1)) @ terms.pair_weight)
+        return self.head(h, pair_value)
 
     @torch.no_grad()
-    def from_sums(self, terms: ItemTerms, first: torch.Tensor, filled: torch.Tensor,
-                  pair_sum: torch.Tensor, pair_sq: torch.Tensor) -> torch.Tensor:
-        """Logits from running sums over each outfit's items: ``first (B, H)`` of the items'
-        first-layer terms, ``filled (B, N_SLOTS)`` items per slot, ``pair_sum``/``pair_sq``
-        ``(B, R)`` of their pair factors and squared factors. Search keeps these sums per
-        partial outfit and adds one item at a time."""
-        h = terms.bias + first + (filled == 0).to(first.dtype) @ terms.empty
-        parts = [self.rest(h)]
-        if self.pair is not None:
-            parts.append(0.5 * (pair_sum**2 - pair_sq))
-        return self.out(torch.cat(parts, -1)).squeeze(-1)
+    def head(self, h: torch.Tensor, pair_value: torch.Tensor) -> torch.Tensor:
+        """Logits from the first layer's pre-activation ``h (B, H)`` (bias, items' and empty
+        slots' terms summed) and the pairwise term's share of the logit ``pair_value (B,)``
+        (``0.5 * ((sum p)^2 - sum p^2) . pair_weight``). Search keeps both per partial outfit
+        and updates them one item at a time."""
+        w = self.out.weight[0, :self.hidden // 2]
+        return self.rest(h) @ w + pair_value + self.out.bias[0]
 
 
 @register_grader("set")

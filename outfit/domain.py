@@ -29,10 +29,19 @@ from .vocab import (
     normalize_category,
 )
 
-__all__ = ["Item", "Outfit", "Closet"]
+__all__ = ["Item", "Outfit", "Closet", "accessory_group", "ONE_OF_A_KIND"]
 
-# Accessory categories of which one is enough (one hat, one bag...); jewellery may repeat.
-_ONE_OF_A_KIND = frozenset({"hats", "bags", "scarves", "sunglasses", "accessories"})
+# Accessory kinds of which one is enough (one hat, one bag...). Jewellery may repeat, but not
+# within one category: a necklace with a bracelet, never two pearl necklaces.
+ONE_OF_A_KIND = frozenset({"hats", "bags", "scarves", "sunglasses", "accessories"})
+
+
+def accessory_group(item: Item) -> str:
+    """The group of which an outfit holds at most one accessory: the kind (``"bags"``) for
+    one-of-a-kind kinds, else the item's own category (``"pearl necklace"``)."""
+    if item.semantic_category in ONE_OF_A_KIND:
+        return item.semantic_category
+    return item.category
 
 
 @dataclass(frozen=True)
@@ -122,8 +131,8 @@ class Outfit:
             out.append("a one-piece (full) cannot be worn with a separate top or bottom")
         if counts[ACCESSORY] > MAX_ACCESSORIES:
             out.append(f"{counts[ACCESSORY]} accessories (at most {MAX_ACCESSORIES})")
-        kinds = Counter(it.semantic_category for it in self.items if it.slot == ACCESSORY)
-        out += [f"{n} {k} (at most one)" for k, n in kinds.items() if k in _ONE_OF_A_KIND and n > 1]
+        groups = Counter(accessory_group(it) for it in self.items if it.slot == ACCESSORY)
+        out += [f"{n} {g} (at most one)" for g, n in groups.items() if n > 1]
         return out
 
     @property

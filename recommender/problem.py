@@ -14,13 +14,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from outfit.domain import Closet, Item, Outfit
+from outfit.domain import Closet, Item, Outfit, accessory_group
 from outfit.errors import GrammarError, OutfitError
 from outfit.vocab import ACCESSORY, MAIN_SHAPES, MAIN_SLOTS, MAX_ACCESSORIES, SHOES
 
-__all__ = ["Constraints", "SearchProblem", "NoOutfitError", "ONE_OF_A_KIND"]
-
-ONE_OF_A_KIND = frozenset({"hats", "bags", "scarves", "sunglasses", "accessories"})
+__all__ = ["Constraints", "SearchProblem", "NoOutfitError"]
 
 # What each season or occasion accepts (an item without the attribute is always accepted).
 _SEASONS = {"summer": {"summer", "all-season"}, "winter": {"winter", "all-season"},
@@ -89,14 +87,15 @@ class SearchProblem:
     items: tuple[Item, ...]
     candidates: dict[str, tuple[int, ...]]
     pinned: tuple[int, ...]
-    kind: tuple[str, ...] = field(repr=False)  # each row's semantic category
+    group: tuple[str, ...] = field(repr=False)  # accessories: at most one per group
     slot: tuple[str, ...] = field(repr=False)
 
     def __post_init__(self) -> None:
-        kinds = sorted(set(self.kind))
-        self.kind_code = np.array([kinds.index(k) for k in self.kind], dtype=np.int64)
-        self.one_of_a_kind = np.array([k in ONE_OF_A_KIND for k in self.kind], dtype=bool)
+        groups = {g: k for k, g in enumerate(sorted(set(self.group)))}
+        self.group_code = np.array([groups[g] for g in self.group], dtype=np.int64)
         self.is_accessory = np.array([s == ACCESSORY for s in self.slot], dtype=bool)
+        self.candidate_rows = {s: np.asarray(v, dtype=np.int64)
+                               for s, v in self.candidates.items()}
 
     @classmethod
     def build(cls, closet: Closet, *, pinned: Iterable[str] = (), excluded: Iterable[str] = (),
@@ -122,25 +121,25 @@ class SearchProblem:
                                     f"{MAX_ACCESSORIES} accessories")
         cons = Constraints.coerce(constraints)
         items = closet.items
-        row = {it.id: k for k, it in enumerate(items)}
-        dropped = set(excluded)
+        row = {it.id: k for k, it in enumerate(items)} if pinned or excluded else {}
+        dropped = {row[i] for i in excluded}
         pinned_rows = tuple(row[i] for i in pinned)
+        dropped.update(pinned_rows)
         pinned_slots = {items[r].slot for r in pinned_rows if items[r].slot != ACCESSORY}
+        constrained = bool(cons.describe())
         candidates: dict[str, list[int]] = {s: [] for s in (*MAIN_SLOTS, SHOES, ACCESSORY)}
         for k, it in enumerate(items):
-            if it.id in dropped or k in pinned_rows:
-                continue
-            if it.slot in pinned_slots or not cons.accepts(it):
+            if k in dropped or it.slot in pinned_slots or (constrained and not cons.accepts(it)):
                 continue
             candidates[it.slot].append(k)
         for r in pinned_rows:
             if items[r].slot != ACCESSORY:
                 candidates[items[r].slot] = [r]
         problem = cls(items=items, candidates={s: tuple(v) for s, v in candidates.items()},
-                      pinned=pinned_rows, kind=tuple(it.semantic_category for it in items),
+                      pinned=pinned_rows, group=tuple(accessory_group(it) for it in items),
                       slot=tuple(it.slot for it in items))
         if check:
-            problem._check_possible(closet, cons, bool(dropped))
+            problem._check_possible(closet, cons, bool(excluded))
         return problem
 
     # ----------------------------------------------------------------------- the grammar
@@ -155,8 +154,7 @@ class SearchProblem:
         acc = [r for r in rows if self.slot[r] == ACCESSORY]
         if new in acc or len(acc) >= MAX_ACCESSORIES:
             return False
-        kind = self.kind[new]
-        return kind not in ONE_OF_A_KIND or all(self.kind[r] != kind for r in acc)
+        return all(self.group[r] != self.group[new] for r in acc)
 
     def outfit(self, rows: Iterable[int]) -> Outfit:
         return Outfit(tuple(self.items[r] for r in rows))

@@ -74,33 +74,40 @@ def clear_feature_cache() -> None:
 
 @dataclass
 class Partial:
-    """Partial outfits being built, as padded rows and (for the slots grader) running sums."""
+    """Outfits being built: padded rows ``(B, S)`` (-1 = empty; a removed item may leave a gap),
+    an order-free key of each set of rows (equal sets, equal keys), and for the slots grader the
+    running sums its head needs: the first layer's pre-activation ``h (B, H)``, items per slot
+    ``filled (B, K)``, the pair factors' sum ``pair_sum (B, R)`` and the pairwise term's share
+    of the logit ``pair_value (B,)``."""
 
     rows: torch.Tensor
-    first: torch.Tensor | None = None
+    key: torch.Tensor
+    h: torch.Tensor | None = None
     filled: torch.Tensor | None = None
     pair_sum: torch.Tensor | None = None
-    pair_sq: torch.Tensor | None = None
+    pair_value: torch.Tensor | None = None
+
+    _FIELDS = ("rows", "key", "h", "filled", "pair_sum", "pair_value")
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def take(self, index: torch.Tensor | np.ndarray) -> Partial:
         idx = torch.as_tensor(index, device=self.rows.device)
-        return Partial(*(None if v is None else v[idx] for v in
-                         (self.rows, self.first, self.filled, self.pair_sum, self.pair_sq)))
+        return Partial(*(None if v is None else v[idx] for v in map(self.__getattribute__,
+                                                                      self._FIELDS)))
 
     def states(self) -> np.ndarray:
         return self.rows.cpu().numpy()
 
     @staticmethod
     def cat(parts: Sequence[Partial]) -> Partial:
-        """The states of several batches as one (for one grading call)."""
+        """The states of several batches as one."""
         width = max(p.rows.shape[1] for p in parts)
         rows = torch.cat([torch.nn.functional.pad(p.rows, (0, width - p.rows.shape[1]),
                                                   value=-1) for p in parts])
-        rest = [None if parts[0].first is None else torch.cat([getattr(p, f) for p in parts])
-                for f in ("first", "filled", "pair_sum", "pair_sq")]
+        rest = [None if getattr(parts[0], f) is None else torch.cat([getattr(p, f) for p in parts])
+                for f in Partial._FIELDS[1:]]
         return Partial(rows, *rest)
 
 
@@ -112,10 +119,25 @@ class ClosetScorer:
         self.table = table
         self.grader = model.grader.eval()
         self.device = model.device
+        n = len(table.ids)
+        # Row n stands for "no item": its hash and terms are zero.
+        gen = torch.Generator().manual_seed(0)
+        self._hash = torch.randint(0, 2**58, (n + 1,), generator=gen, dtype=torch.int64)
+        self._hash[n] = 0
+        self._hash = self._hash.to(self.device)
+        self._n = n
         self._terms = None
         if isinstance(self.grader, SlotsGrader):
-            self._terms = self.grader.item_terms(table.feats.to(self.device),
-                                                 table.slots.to(self.device))
+            t = self.grader.item_terms(table.feats.to(self.device), table.slots.to(self.device))
+            self._terms = t
+            zero = t.first.new_zeros(1, t.first.shape[1])
+            self._slot = torch.cat([t.slots, t.slots.new_zeros(1)])
+            # each item's term, then its term when its slot was empty before it (the empty
+            # vector comes off), stacked so that expansions gather from one table
+            self._first_stack = torch.cat([t.first, zero, t.first - t.empty[t.slots], zero])
+            self._first = self._first_stack[:n + 1]
+            self._first_into_empty = self._first_stack[n + 1:]
+            self._pair = torch.cat([t.pair, t.pair.new_zeros(1, t.pair.shape[1])])
 
     @property
     def uses_item_terms(self) -> bool:
@@ -136,73 +158,98 @@ class ClosetScorer:
         return torch.cat(out) if out else torch.zeros(0)
 
     # ------------------------------------------------------------ incremental (beam search)
-    # A beam state's "sums" let its expansions be graded by adding one item each: for the
-    # slots grader the running first-layer sum, items per slot and pair-factor sums; for other
-    # graders simply the padded rows (graded in full).
+    # A state's sums let its expansions be graded by adding one item each: the first layer's
+    # pre-activation gains the item's term (less its slot's empty vector if the slot was
+    # empty), the pairwise term gains the item's factors times the state's factor sum (the
+    # pairs it forms), then only the grader's small head runs. Other graders grade in full.
+
+    def _index(self, rows: np.ndarray | torch.Tensor) -> torch.Tensor:
+        r = torch.as_tensor(rows, device=self.device, dtype=torch.int64)
+        return torch.where(r >= 0, r, self._n)
 
     def start(self, states: np.ndarray) -> Partial:
-        """Sums of padded row states ``(B, S)``."""
-        rows = torch.from_numpy(np.ascontiguousarray(states)).to(self.device)
+        """The partial outfits ``states`` (padded rows ``(B, S)``) with their sums."""
+        rows = torch.as_tensor(np.ascontiguousarray(states), device=self.device,
+                               dtype=torch.int64)
+        index = self._index(rows)
+        part = Partial(rows.clone(), self._hash[index].sum(1))
+        t = self._terms
+        if t is not None:
+            has = (index < self._n).to(t.first.dtype)
+            part.filled = torch.zeros(len(rows), len(t.empty), dtype=t.first.dtype,
+                                      device=self.device)
+            part.filled.scatter_add_(1, self._slot[index], has)
+            part.h = (t.bias + self._first[index].sum(1)
+                      + (part.filled == 0).to(t.first.dtype) @ t.empty)
+            p = self._pair[index]
+            part.pair_sum = p.sum(1)
+            part.pair_value = 0.5 * ((part.pair_sum**2 - (p**2).sum(1)) @ t.pair_weight)
+        return part
+
+    def change(self, part: Partial, parents: np.ndarray, off: np.ndarray,
+               on: np.ndarray) -> Partial:
+        """States ``parents`` of ``part``, each with row ``off`` taken off and row ``on`` put
+        on (-1: nothing)."""
+        idx = torch.as_tensor(parents, device=self.device, dtype=torch.int64)
+        off_i, on_i = self._index(off), self._index(on)
+        rows = part.rows[idx].clone()
+        has_off, has_on = off_i < self._n, on_i < self._n
+        rows[(rows == off_i[:, None]) & has_off[:, None]] = -1
+        pos = (rows < 0).to(torch.int8).argmax(1)  # the first free place
+        where = has_on.nonzero().squeeze(1)
+        rows[where, pos[where]] = on_i[where]
+        out = Partial(rows, part.key[idx] - self._hash[off_i] + self._hash[on_i])
         t = self._terms
         if t is None:
-            return Partial(rows)
-        mask = (rows >= 0).unsqueeze(-1).to(t.first.dtype)
-        safe = rows.clamp(min=0)
-        filled = torch.zeros(len(rows), len(t.empty), dtype=t.first.dtype, device=self.device)
-        filled.scatter_add_(1, t.slots[safe], mask[..., 0])
-        p = t.pair[safe] * mask
-        return Partial(rows, (t.first[safe] * mask).sum(1), filled, p.sum(1), (p**2).sum(1))
+            return out
+        h, filled, ps, pv = part.h[idx], part.filled[idx].clone(), part.pair_sum[idx], part.pair_value[idx]
+        stride = self._n + 1  # _first_stack: an item's term, then its "into an empty slot" twin
+        if bool(has_off.any()):
+            slot = self._slot[off_i]
+            ps = ps - self._pair[off_i]
+            pv = pv - (ps * t.pair_weight * self._pair[off_i]).sum(1)
+            filled.scatter_add_(1, slot[:, None], -has_off[:, None].to(filled.dtype))
+            now_empty = has_off & (filled.gather(1, slot[:, None])[:, 0] == 0)
+            h = h - self._first_stack[off_i + stride * now_empty.to(torch.int64)]
+        slot = self._slot[on_i]
+        was_empty = has_on & (filled.gather(1, slot[:, None])[:, 0] == 0)
+        h = h + self._first_stack[on_i + stride * was_empty.to(torch.int64)]
+        filled.scatter_add_(1, slot[:, None], has_on[:, None].to(filled.dtype))
+        pv = pv + (ps * t.pair_weight * self._pair[on_i]).sum(1)
+        out.h, out.filled, out.pair_sum, out.pair_value = h, filled, ps + self._pair[on_i], pv
+        return out
 
     def extend(self, part: Partial, parents: np.ndarray, new_rows: np.ndarray) -> Partial:
         """States ``parents`` of ``part`` each with row ``new_rows`` added (-1: nothing)."""
-        parents_t = torch.from_numpy(parents).to(self.device)
-        new_t = torch.from_numpy(new_rows).to(self.device)
-        rows = part.rows[parents_t].clone()
-        has = new_t >= 0
-        lengths = (rows >= 0).sum(1)
-        where = has.nonzero().squeeze(1)
-        rows[where, lengths[where]] = new_t[where]
-        t = self._terms
-        if t is None:
-            return Partial(rows)
-        safe = new_t.clamp(min=0)
-        w = has.unsqueeze(1).to(t.first.dtype)
-        filled = part.filled[parents_t].clone()
-        filled[where, t.slots[new_t[where]]] += 1
-        p = t.pair[safe] * w
-        return Partial(rows, part.first[parents_t] + t.first[safe] * w, filled,
-                       part.pair_sum[parents_t] + p, part.pair_sq[parents_t] + p**2)
+        return self.change(part, parents, np.full(len(parents), -1), new_rows)
 
     def remove(self, part: Partial, parents: np.ndarray, old_rows: np.ndarray) -> Partial:
         """States ``parents`` of ``part`` each without row ``old_rows`` (-1: nothing)."""
-        parents_t = torch.from_numpy(parents).to(self.device)
-        old_t = torch.from_numpy(old_rows).to(self.device)
-        rows = part.rows[parents_t].clone()
-        hit = (rows == old_t[:, None]) & (old_t[:, None] >= 0)
-        rows[hit] = -1
-        # keep the rows packed at the front (extend appends after the last one)
-        order = torch.argsort((rows < 0).to(torch.int8), dim=1, stable=True)
-        rows = torch.gather(rows, 1, order)
+        return self.change(part, parents, old_rows, np.full(len(parents), -1))
+
+    @torch.no_grad()
+    def expand(self, part: Partial, parents: np.ndarray, new_rows: np.ndarray
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits and set keys of states ``parents`` of ``part`` each with ``new_rows`` added
+        (-1: nothing), without building the new states (beam search keeps only a few)."""
         t = self._terms
         if t is None:
-            return Partial(rows)
-        has = old_t >= 0
-        where = has.nonzero().squeeze(1)
-        safe = old_t.clamp(min=0)
-        w = has.unsqueeze(1).to(t.first.dtype)
-        filled = part.filled[parents_t].clone()
-        filled[where, t.slots[old_t[where]]] -= 1
-        p = t.pair[safe] * w
-        return Partial(rows, part.first[parents_t] - t.first[safe] * w, filled,
-                       part.pair_sum[parents_t] - p, part.pair_sq[parents_t] - p**2)
+            child = self.extend(part, parents, new_rows)
+            return self.grade(child), child.key
+        idx = torch.as_tensor(parents, device=self.device, dtype=torch.int64)
+        on_i = self._index(new_rows)
+        slot = self._slot[on_i]
+        was_empty = (on_i < self._n) & (part.filled[idx, slot] == 0)
+        h = part.h[idx] + self._first_stack[on_i + (self._n + 1) * was_empty.to(torch.int64)]
+        pv = part.pair_value[idx] + ((part.pair_sum * t.pair_weight)[idx] * self._pair[on_i]).sum(1)
+        return self.grader.head(h, pv).float().cpu(), part.key[idx] + self._hash[on_i]
 
     @torch.no_grad()
     def grade(self, part: Partial) -> torch.Tensor:
         """Logits of the states of ``part``."""
         if self._terms is None:
             return self.logits_padded(part.rows.cpu())
-        return self.grader.from_sums(self._terms, part.first, part.filled, part.pair_sum,
-                                     part.pair_sq).float().cpu()
+        return self.grader.head(part.h, part.pair_value).float().cpu()
 
     def logits(self, outfits: Sequence[Sequence[int]]) -> torch.Tensor:
         """Logits of outfits given as lists of rows."""

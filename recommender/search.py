@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import random
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,7 +74,12 @@ def select_diverse(pool: Sequence[Candidate], scores: np.ndarray, k: int, *,
     if rng is not None:
         u = np.array([rng.random() for _ in range(n)]).clip(1e-12, 1 - 1e-12)
         value += temperature * -np.log(-np.log(u))
-    keys = [c.key for c in pool]
+    width = max(len(c.rows) for c in pool)
+    rows = np.full((n, width), -1, dtype=np.int64)
+    for j, c in enumerate(pool):
+        rows[j, :len(c.rows)] = c.rows
+    held = rows >= 0
+    sizes = held.sum(1)
     chosen: list[int] = []
     overlap = np.zeros(n)  # largest Jaccard similarity to a chosen outfit
     shared = np.zeros(n, dtype=np.int64)  # most items shared with a chosen outfit
@@ -87,10 +93,10 @@ def select_diverse(pool: Sequence[Candidate], scores: np.ndarray, k: int, *,
         best = int(np.argmax(gain))
         chosen.append(best)
         available[best] = False
-        for j in np.flatnonzero(available):
-            both = len(keys[j] & keys[best])
-            overlap[j] = max(overlap[j], both / len(keys[j] | keys[best]))
-            shared[j] = max(shared[j], both)
+        pick = rows[best][held[best]]
+        both = ((rows[:, :, None] == pick[None, None, :]) & held[:, :, None]).any(2).sum(1)
+        overlap = np.maximum(overlap, both / (sizes + len(pick) - both))
+        shared = np.maximum(shared, both)
     return chosen
 
 
@@ -146,10 +152,16 @@ def _scorer(model: GraderModel, closet: Closet, features: FeatureTable | None,
             cache_dir: Path | str | None) -> ClosetScorer:
     if features is None:
         return closet_scorer(model, closet.items, cache_dir=cache_dir)
-    if tuple(features.ids) != tuple(it.id for it in closet.items):
+    if len(features.ids) != len(closet) or any(
+            a != b.id for a, b in zip(features.ids, closet.items, strict=True)):
         raise OutfitError("the feature table does not list the closet's items in order",
                           hint="compute it with model.item_table(closet.items)")
-    return ClosetScorer(model, features)
+    # kept beside the table: a caller that passes the same table again grades at once
+    scorers = features.__dict__.setdefault("_scorers", weakref.WeakKeyDictionary())
+    scorer = scorers.get(model)
+    if scorer is None:
+        scorer = scorers[model] = ClosetScorer(model, features)
+    return scorer
 
 
 def slot_index(scorer: ClosetScorer, index_dir: Path | str | None = None) -> SlotIndex:

@@ -23,7 +23,7 @@ from outfit.errors import OutfitError
 from outfit.registry import Registry
 from outfit.vocab import ACCESSORY, FULL, LOWER, MAX_ACCESSORIES, OUTER, SHOES, UPPER
 
-from .problem import ONE_OF_A_KIND, SearchProblem
+from .problem import SearchProblem
 from .scoring import ClosetScorer, Partial
 
 __all__ = ["Candidate", "register_strategy", "get_strategy", "list_strategies",
@@ -130,17 +130,16 @@ def _expand(problem: SearchProblem, states: np.ndarray, step: _Step,
 
 
 def _accessory_mask(problem: SearchProblem, states: np.ndarray, opts: np.ndarray) -> np.ndarray:
-    """``(B, len(opts))``: which accessories may join each state (not already worn, at most
-    three accessories, one of each one-of-a-kind category)."""
+    """``(B, len(opts))``: which accessories may join each state (at most three accessories,
+    at most one of each group: :func:`outfit.domain.accessory_group`; a worn item's group is
+    taken)."""
     held = states >= 0
     safe = np.where(held, states, 0)
     acc = held & problem.is_accessory[safe]  # (B, S)
-    worn = (states[:, :, None] == opts[None, None, :]).any(1)  # (B, n)
-    kinds = np.where(acc & problem.one_of_a_kind[safe], problem.kind_code[safe], -1)
-    clash = (kinds[:, :, None] == problem.kind_code[opts][None, None, :]).any(1)
-    clash &= problem.one_of_a_kind[opts][None, :]
+    groups = np.where(acc, problem.group_code[safe], -1)
+    clash = (groups[:, :, None] == problem.group_code[opts][None, None, :]).any(1)
     room = acc.sum(1) < MAX_ACCESSORIES
-    return ~worn & ~clash & room[:, None]
+    return ~clash & room[:, None]
 
 
 def _grade(scorer: ClosetScorer, states: np.ndarray) -> torch.Tensor:
@@ -170,9 +169,10 @@ class _Step:
     optional: bool  # "none" is a choice
 
 
-def _trees(problem: SearchProblem) -> list[list[_Step]]:
-    """The beams to run: one from a top and a bottom, one from a one-piece (where the closet
-    has them), each optionally adding a layer over it, then shoes, then accessories."""
+def _plan(problem: SearchProblem) -> tuple[list[list[_Step]], list[_Step]]:
+    """The main steps of each beam (one from a top and a bottom, one from a one-piece, where
+    the closet has them; each optionally adding a layer over it), and the steps they share
+    once their main pieces are chosen: shoes, then accessories."""
     shapes = set(problem.shapes())
     pinned = {problem.slot[r] for r in problem.pinned}
     tail = [] if SHOES in pinned else [_Step(SHOES, False)]
@@ -187,31 +187,33 @@ def _trees(problem: SearchProblem) -> list[list[_Step]]:
         steps = [_Step(s, False) for s in (UPPER, LOWER, FULL) if s in base and s not in pinned]
         if OUTER not in pinned and with_outer:
             steps.append(_Step(OUTER, without))
-        trees.append(steps + tail)
-    return trees
+        trees.append(steps)
+    return trees, tail
 
 
-def _unique(states: np.ndarray) -> np.ndarray:
-    """Indices of the first state of each distinct set of rows."""
-    _, first = np.unique(np.sort(states, axis=1), axis=0, return_index=True)
-    return np.sort(first)
+def _child_rows(states: np.ndarray, parents: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``states[parents]`` with ``rows`` put in each one's first free place (-1: nothing)."""
+    out = states[parents].copy()
+    pos = (out < 0).argmax(1)
+    has = rows >= 0
+    out[np.flatnonzero(has), pos[has]] = rows[has]
+    return out
 
 
 def _select(states: np.ndarray, logits: torch.Tensor, keep: int, diversity: float
-            ) -> torch.Tensor:
+            ) -> np.ndarray:
     """The ``keep`` states to carry on: the best by logit, or with ``diversity`` > 0 a greedy
     maximal-marginal-relevance pick among the ``3 * keep`` best (logits standardised, minus
     ``diversity`` times the largest Jaccard overlap with the states already picked). A beam
     whose states all share one prefix could only offer near-copies of one outfit."""
     if len(logits) <= keep:
-        return torch.argsort(logits, descending=True, stable=True)
+        return torch.argsort(logits, descending=True, stable=True).numpy()
     if diversity <= 0:
-        return torch.topk(logits, keep).indices
+        return torch.topk(logits, keep).indices.numpy()
     top = torch.topk(logits, min(len(logits), 3 * keep)).indices.numpy()
     z = logits[top].double().numpy()
     z = (z - z.mean()) / (z.std() + 1e-9)
-    rows = states[top]
-    n_items = (rows >= 0).sum(1)
+    jaccard = _jaccard(states[top])
     chosen: list[int] = []
     overlap = np.zeros(len(top))
     free = np.ones(len(top), dtype=bool)
@@ -220,104 +222,157 @@ def _select(states: np.ndarray, logits: torch.Tensor, keep: int, diversity: floa
         j = int(np.argmax(gain))
         chosen.append(j)
         free[j] = False
-        pick = rows[j][rows[j] >= 0]
-        shared = np.isin(rows, pick).sum(1)
-        overlap = np.maximum(overlap, shared / np.maximum(1, n_items + len(pick) - shared))
-    return torch.from_numpy(top[chosen])
+        overlap = np.maximum(overlap, jaccard[j])
+    return top[chosen]
+
+
+def _jaccard(rows: np.ndarray) -> np.ndarray:
+    """``(n, n)``: the Jaccard similarity of the item sets of padded ``rows (n, S)``."""
+    held = rows >= 0
+    ids, inverse = np.unique(rows[held], return_inverse=True)
+    member = torch.zeros(len(rows), len(ids))
+    member[torch.from_numpy(np.nonzero(held)[0]), torch.from_numpy(inverse)] = 1.0
+    # torch, not numpy: numpy's BLAS threads would fight torch's for the same cores
+    shared = (member @ member.T).numpy()
+    n_items = held.sum(1)
+    return shared / np.maximum(1, n_items[:, None] + n_items[None, :] - shared)
+
+
+def _best_distinct(keys: torch.Tensor, logits: torch.Tensor) -> np.ndarray:
+    """Indices of the best-scored entry of each distinct key, best first."""
+    order = torch.argsort(logits, descending=True, stable=True).numpy()
+    _, first = np.unique(keys.cpu().numpy()[order], return_index=True)
+    return order[np.sort(first)]
+
+
+def _options(problem: SearchProblem, step: _Step, states: np.ndarray,
+             shortlist: Shortlist | None) -> list[np.ndarray]:
+    candidates = problem.candidate_rows[step.slot]
+    if shortlist is not None:
+        return shortlist(problem, step.slot, states, candidates)
+    return [candidates] * len(states)  # the same list object: one grid
+
+
+_MAIN_EXPANSIONS = 2048
 
 
 @register_strategy("beam")
 def beam_search(problem: SearchProblem, scorer: ClosetScorer, *, beam: int = 16,
                 shortlist: Shortlist | None = None, pool: int = 200, diversity: float = 0.0,
-                refine: int = 4, **_: object) -> list[Candidate]:
-    """Beam search, one part per step: keep the ``beam`` best partial outfits after each step,
-    every expansion of every state graded in one batch by adding its new item to the state's
-    running sums. Returns up to ``pool`` complete outfits, best first (the last step keeps
-    all its expansions, so that diversity has room to choose). ``shortlist`` (large closets)
-    narrows each state's options for a slot before grading; ``diversity`` spreads the beam
-    over different partial outfits (see ``_select``); the ``refine`` best outfits found are
-    then improved by hill climbing over one-item moves (``_refine``)."""
+                refine: int = 4, main_beam: int | None = None, **_: object) -> list[Candidate]:
+    """Beam search, one part per step: keep the ``beam`` best partial outfits after each step
+    (``main_beam`` while the main pieces are chosen: by default up to four times as many, as
+    long as a main step grades at most ``_MAIN_EXPANSIONS`` outfits; a top and a bottom alone
+    say little about the shoes and accessories that will suit them. On 100 closets of 4 to 8
+    items per slot this finds exhaustive search's best outfit in 80 % of them against 72 % for
+    a uniform width of 16, at the same time). Every
+    expansion of every state is graded in one batch by adding its new item to the
+    state's running sums; only the states kept are built. The top-and-bottom and one-piece
+    beams choose their main pieces side by side (so that a lone top never competes with a
+    dress) and then share one beam for shoes and accessories. Returns up to ``pool`` complete
+    outfits, best first (the last step keeps that many, so that diversity has room to
+    choose). ``shortlist`` (large closets) narrows each state's options for a slot before
+    grading; ``diversity`` spreads the beam over different partial outfits (``_select``); the
+    ``refine`` best outfits found are then improved by hill climbing (``_refine``)."""
     if beam < 1:
         raise OutfitError(f"beam width must be at least 1, got {beam}")
-    trees = _trees(problem)
-    # The trees run in step, their expansions graded in one batch; the shorter ones start later
-    # so that all end on the same step.
-    depth = max((len(t) for t in trees), default=0)
-    parts = [scorer.start(_start(problem)) for _ in trees]
-    logits = [scorer.grade(p) for p in parts]  # everything pinned: the outfit is given
-    for k in range(depth):
-        grown: list[tuple[int, Partial, bool]] = []
-        for t, steps in enumerate(trees):
-            j = k - (depth - len(steps))
-            if j < 0 or len(parts[t]) == 0:
+    trees, tail = _plan(problem)
+    if main_beam is None:  # wider while the main steps are cheap: few options per state
+        widest = max((len(problem.candidates[s.slot]) for t in trees for s in t), default=1)
+        main_beam = max(beam, min(4 * beam, _MAIN_EXPANSIONS // max(1, widest)))
+    if main_beam < 1:
+        raise OutfitError(f"main_beam must be at least 1, got {main_beam}")
+    if not trees:
+        return []
+    depth = max(len(t) for t in trees)
+    # Shorter trees start later, so that all finish their main pieces on the same step.
+    schedule = [[None if k < depth - len(t) else t[k - (depth - len(t))] for t in trees]
+                for k in range(depth)]
+    schedule += [[step] for step in tail]
+    part = scorer.start(np.repeat(_start(problem), len(trees), axis=0))
+    group = np.arange(len(trees))
+    logits = scorer.grade(part)  # everything pinned: the outfit is given
+    for k, steps in enumerate(schedule):
+        if k == depth:  # main pieces chosen: one beam from here on
+            group = np.zeros(len(group), dtype=np.int64)
+        last = k == len(schedule) - 1
+        states = part.states()
+        parents, rows = [], []
+        for g, step in enumerate(steps):
+            members = np.flatnonzero(group == g)
+            if step is None:  # this tree has not started yet: carried as it is
+                parents.append(members)
+                rows.append(np.full(len(members), -1))
                 continue
-            step = steps[j]
-            states = parts[t].states()
-            candidates = np.asarray(problem.candidates[step.slot], dtype=np.int64)
-            options = (shortlist(problem, step.slot, states, candidates) if shortlist is not None
-                       else [candidates] * len(states))  # the same list object: one grid
-            parents, rows = _expand(problem, states, step, options)
-            part = scorer.extend(parts[t], parents, rows)
-            if step.slot == ACCESSORY:  # the same set of items reached in two orders
-                part = part.take(_unique(part.states()))
-            grown.append((t, part, j == len(steps) - 1))
-        if not grown:
-            break
-        graded = scorer.grade(Partial.cat([p for _, p, _ in grown])).split(
-            [len(p) for _, p, _ in grown])
-        for (t, part, last), z in zip(grown, graded, strict=True):
-            top = _select(part.states(), z, pool if last else beam, 0.0 if last else diversity)
-            parts[t], logits[t] = part.take(top), z[top]
-    found: list[Candidate] = []
-    for part, z in zip(parts, logits, strict=True):
-        found += _candidates(part.states(), z)
-    found = sorted(_dedupe(found), key=lambda c: -c.logit)
+            p, r = _expand(problem, states[members], step,
+                           _options(problem, step, states[members], shortlist))
+            parents.append(members[p])
+            rows.append(r)
+        parent = np.concatenate(parents).astype(np.int64)
+        row = np.concatenate(rows).astype(np.int64)
+        z, keys = scorer.expand(part, parent, row)
+        distinct = _best_distinct(keys, z)  # a set of items reached in two orders: once
+        children = _child_rows(states, parent[distinct], row[distinct])
+        child_group = group[parent[distinct]]
+        chosen = []
+        for g in range(len(steps)):
+            members = np.flatnonzero(child_group == g)
+            width = pool if last else main_beam if k < depth else beam
+            pick = _select(children[members], z[distinct][members], width,
+                           0.0 if last else diversity)
+            chosen.append(distinct[members[pick]])
+        keep = np.concatenate(chosen)
+        part = scorer.extend(part, parent[keep], row[keep])
+        logits, group = z[keep], group[parent[keep]]
+    found = sorted(_dedupe(_candidates(part.states(), logits)), key=lambda c: -c.logit)
     if refine:
         found = sorted(_dedupe(_refine(problem, scorer, found[:refine], shortlist) + found),
                        key=lambda c: -c.logit)
     return found[:pool]
 
 
-def _moves(problem: SearchProblem, rows: np.ndarray, shortlist: Shortlist | None
-           ) -> tuple[np.ndarray, np.ndarray]:
-    """Every move from the complete outfit ``rows`` to another: ``(taken off, put on)`` row
+def _moves(problem: SearchProblem, outfits: Sequence[np.ndarray], shortlist: Shortlist | None
+           ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Every move from each complete outfit (rows) to another: ``(taken off, put on)`` row
     pairs (-1: nothing), i.e. one item swapped for another of its slot, or a layer or an
-    accessory taken off or put on. Pinned items stay."""
+    accessory taken off or put on. Pinned items stay. A shortlist is asked once per slot for
+    all the outfits' partial states."""
     shapes = set(problem.shapes())
-    main = {problem.slot[r] for r in rows if problem.slot[r] in (OUTER, UPPER, LOWER, FULL)}
-    offs: list[np.ndarray] = []
-    ons: list[np.ndarray] = []
-
-    def options(slot: str, state: np.ndarray) -> np.ndarray:
-        cands = np.asarray(problem.candidates[slot], dtype=np.int64)
-        if shortlist is not None:
-            padded = np.full((1, WIDTH), -1, dtype=np.int64)
-            padded[0, :len(state)] = state
-            cands = shortlist(problem, slot, padded, cands)[0]
-        return cands
-
-    def add(off: int, on: np.ndarray) -> None:
-        offs.append(np.full(len(on), off, dtype=np.int64))
-        ons.append(on.astype(np.int64))
-
-    for p, r in enumerate(rows):
-        if r in problem.pinned:
-            continue
-        slot = problem.slot[r]
-        rest = np.delete(rows, p)
-        cands = options(slot, rest)
+    # (outfit, item taken off or -1, slot, the state the new item joins)
+    asks: list[tuple[int, int, str, np.ndarray]] = []
+    for j, rows in enumerate(outfits):
+        main = {problem.slot[r] for r in rows if problem.slot[r] in (OUTER, UPPER, LOWER, FULL)}
+        for p, r in enumerate(rows):
+            if r not in problem.pinned:
+                asks.append((j, int(r), problem.slot[r], np.delete(rows, p)))
+        if len(rows) < WIDTH:
+            if OUTER not in main and frozenset(main | {OUTER}) in shapes:
+                asks.append((j, -1, OUTER, rows))
+            asks.append((j, -1, ACCESSORY, rows))
+    options: list[np.ndarray] = [problem.candidate_rows[slot] for _, _, slot, _ in asks]
+    if shortlist is not None:
+        for slot in {a[2] for a in asks}:
+            which = [k for k, a in enumerate(asks) if a[2] == slot]
+            states = np.full((len(which), WIDTH), -1, dtype=np.int64)
+            for i, k in enumerate(which):
+                states[i, :len(asks[k][3])] = asks[k][3]
+            for k, found in zip(which, shortlist(problem, slot, states,
+                                                 problem.candidate_rows[slot]), strict=True):
+                options[k] = found
+    moves: list[tuple[list[np.ndarray], list[np.ndarray]]] = [([], []) for _ in outfits]
+    for (j, off, slot, state), cands in zip(asks, options, strict=True):
         if slot == ACCESSORY:
-            cands = _accessory_filter(problem, rest, cands)
-        if slot == ACCESSORY or (slot == OUTER and frozenset(main - {OUTER}) in shapes):
-            add(int(r), np.array([-1]))
-        add(int(r), cands[cands != r])
-    if len(rows) < WIDTH:
-        if OUTER not in main and frozenset(main | {OUTER}) in shapes:
-            add(-1, options(OUTER, rows))
-        add(-1, _accessory_filter(problem, rows, options(ACCESSORY, rows)))
-    if not offs:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    return np.concatenate(offs), np.concatenate(ons)
+            cands = _accessory_filter(problem, state, cands)
+        main = {problem.slot[r] for r in outfits[j] if problem.slot[r] in (OUTER, FULL, UPPER, LOWER)}
+        removable = slot == ACCESSORY or (slot == OUTER and frozenset(main - {OUTER}) in shapes)
+        if off >= 0 and removable:
+            cands = np.concatenate([[-1], cands[cands != off]])
+        elif off >= 0:
+            cands = cands[cands != off]
+        moves[j][0].append(np.full(len(cands), off, dtype=np.int64))
+        moves[j][1].append(cands.astype(np.int64))
+    return [(np.concatenate(o) if o else np.zeros(0, dtype=np.int64),
+             np.concatenate(n) if n else np.zeros(0, dtype=np.int64)) for o, n in moves]
 
 
 def _refine(problem: SearchProblem, scorer: ClosetScorer, start: Sequence[Candidate],
@@ -325,27 +380,35 @@ def _refine(problem: SearchProblem, scorer: ClosetScorer, start: Sequence[Candid
     """Hill climbing from each of ``start``: take the best move (:func:`_moves`) while it
     scores higher. Partial outfits guide the beam imperfectly (a bag can rescue or spoil what
     the shoes began); one-item repairs of its best outfits recover part of what it missed.
-    Each move is graded by taking one item's terms off the outfit's sums and adding another's."""
-    out = []
-    for c in start:
-        rows, logit = np.asarray(c.rows, dtype=np.int64), c.logit
-        for _ in range(passes):
-            off, on = _moves(problem, rows, shortlist)
-            if not len(off):
-                break
-            padded = np.full((1, WIDTH), -1, dtype=np.int64)
-            padded[0, :len(rows)] = rows
-            part = scorer.start(padded)
-            zeros = np.zeros(len(off), dtype=np.int64)
-            moved = scorer.extend(scorer.remove(part, zeros, off), np.arange(len(off)), on)
-            z = scorer.grade(moved)
-            j = int(torch.argmax(z))
-            if float(z[j]) <= logit + 1e-6:
-                break
-            state = moved.rows[j].cpu().numpy()
-            rows, logit = state[state >= 0], float(z[j])
-        out.append(Candidate(tuple(int(r) for r in rows), logit))
-    return out
+    Each move is graded by taking one item's terms off the outfit's sums and adding another's;
+    the moves of all outfits still climbing are graded in one batch per pass."""
+    rows = [np.asarray(c.rows, dtype=np.int64) for c in start]
+    logit = [c.logit for c in start]
+    climbing = list(range(len(start)))
+    for _ in range(passes):
+        moves = _moves(problem, [rows[i] for i in climbing], shortlist)
+        climbing = [i for i, (off, _on) in zip(climbing, moves, strict=True) if len(off)]
+        moves = [m for m in moves if len(m[0])]
+        if not climbing:
+            break
+        padded = np.full((len(climbing), WIDTH), -1, dtype=np.int64)
+        for j, i in enumerate(climbing):
+            padded[j, :len(rows[i])] = rows[i]
+        parents = np.concatenate([np.full(len(off), j) for j, (off, _on) in enumerate(moves)])
+        moved = scorer.change(scorer.start(padded), parents,
+                              np.concatenate([off for off, _on in moves]),
+                              np.concatenate([on for _off, on in moves]))
+        z = scorer.grade(moved)
+        better = []
+        for j, part in enumerate(torch.split(z, [len(off) for off, _on in moves])):
+            best = int(torch.argmax(part))
+            i = climbing[j]
+            if float(part[best]) > logit[i] + 1e-6:
+                state = moved.rows[int(parents.searchsorted(j)) + best].cpu().numpy()
+                rows[i], logit[i] = state[state >= 0], float(part[best])
+                better.append(i)
+        climbing = better
+    return [Candidate(tuple(int(r) for r in rs), z) for rs, z in zip(rows, logit, strict=True)]
 
 
 # --------------------------------------------------------------------------- enumeration
@@ -374,8 +437,8 @@ def _accessory_sets(problem: SearchProblem) -> list[tuple[int, ...]]:
     out: list[tuple[int, ...]] = [()]
     for size in range(1, free + 1):
         for combo in itertools.combinations(rows, size):
-            kinds = [problem.kind[r] for r in (*held, *combo)]
-            if all(kinds.count(k) == 1 for k in kinds if k in ONE_OF_A_KIND):
+            groups = [problem.group[r] for r in (*held, *combo)]
+            if len(set(groups)) == len(groups):
                 out.append(combo)
     return out
 
@@ -393,23 +456,17 @@ def count_outfits(problem: SearchProblem) -> int:
 def _count_accessory_sets(problem: SearchProblem) -> int:
     held = [r for r in problem.pinned if problem.slot[r] == ACCESSORY]
     free = MAX_ACCESSORIES - len(held)
-    # group the free accessories by kind: at most one of each one-of-a-kind kind
+    # at most one accessory per group: a polynomial whose x^j coefficient counts the ways to
+    # pick j of them
     counts: dict[str, int] = {}
     for r in problem.candidates[ACCESSORY]:
-        counts[problem.kind[r]] = counts.get(problem.kind[r], 0) + 1
-    taken = {problem.kind[r] for r in held}
-    # polynomial in x: number of ways to pick j accessories
+        counts[problem.group[r]] = counts.get(problem.group[r], 0) + 1
+    taken = {problem.group[r] for r in held}
     poly = [1]
-    for kind, n in counts.items():
-        if kind in ONE_OF_A_KIND:
-            factor = [1] if kind in taken else [1, n]
-        else:
-            factor = [math.comb(n, j) for j in range(n + 1)]
-        new = [0] * (len(poly) + len(factor) - 1)
-        for i, a in enumerate(poly):
-            for j, b in enumerate(factor):
-                new[i + j] += a * b
-        poly = new
+    for group, n in counts.items():
+        if group in taken:
+            continue
+        poly = [a + (n * poly[i - 1] if i else 0) for i, a in enumerate([*poly, 0])]
     return sum(poly[:free + 1])
 
 

@@ -70,8 +70,12 @@ def test_grammar_violations_are_named():
     assert any("4 accessories" in p for p in four_acc.problems())
     two_bags = Outfit((TOP, item("g1", "bags"), item("g2", "bags")))
     assert "2 bags (at most one)" in two_bags.problems()
-    two_necklaces = Outfit((TOP, item("n1", "jewellery"), item("n2", "jewellery")))
-    assert two_necklaces.wearable
+    necklace_and_bracelet = Outfit((TOP, item("n1", "jewellery", "necklace"),
+                                    item("n2", "jewellery", "bracelet")))
+    assert necklace_and_bracelet.wearable
+    two_necklaces = Outfit((TOP, item("n1", "jewellery", "pearl necklace"),
+                            item("n2", "jewellery", "pearl necklace")))
+    assert "2 pearl necklace (at most one)" in two_necklaces.problems()
 
 
 def test_open_slots_follow_the_grammar():
@@ -79,7 +83,7 @@ def test_open_slots_follow_the_grammar():
     assert set(Outfit((DRESS,)).open_slots()) == {"outer", "shoes", "accessory"}
     assert set(Outfit((TOP,)).open_slots()) == {"outer", "lower", "shoes", "accessory"}
     assert set(Outfit((COAT,)).open_slots()) == {"upper", "lower", "full", "shoes", "accessory"}
-    full = Outfit((TOP, BOTTOM, SHOE, *(item(f"j{i}", "jewellery") for i in range(3))))
+    full = Outfit((TOP, BOTTOM, SHOE, *(item(f"j{i}", "jewellery", f"jewel-{i}") for i in range(3))))
     assert set(full.open_slots()) == {"outer"}
     assert Outfit((DRESS, BOTTOM)).open_slots() == ()
     assert Outfit((TOP,)).can_add(BOTTOM) and not Outfit((TOP,)).can_add(DRESS)

@@ -36,7 +36,9 @@ def _closet(counts=KINDS, seed=0, season=False) -> Closet:
     for kind, n in counts.items():
         for k in range(n):
             attrs = {"season": rng.choice(["summer", "winter", "all-season"])} if season else {}
-            items.append(Item(f"{kind}-{k}", kind, kind, attributes=attrs))
+            # jewellery may repeat, one per category (a necklace and a bracelet)
+            category = ("necklace", "bracelet", "ring")[k] if kind == "jewellery" else kind
+            items.append(Item(f"{kind}-{k}", category, kind, attributes=attrs))
     return Closet.of(items, name="test")
 
 
@@ -102,6 +104,19 @@ def test_every_strategy_finds_the_planted_best_outfit(strategy):
         assert Outfit(r.items).complete, r.item_ids
         assert len(set(r.item_ids)) == len(r.item_ids)
         assert sorted(r.build_order) == sorted(r.item_ids)
+
+
+@pytest.mark.parametrize("strategy", ["beam", "exhaustive"])
+def test_two_accessories_of_one_category_are_never_worn_together(strategy):
+    closet = Closet.of([*_closet().items,
+                        Item("pearls-a", "pearl necklace", "jewellery"),
+                        Item("pearls-b", "pearl necklace", "jewellery")], name="pearls")
+    # the planted grader likes both strings of pearls best of all
+    model, table = _planted(closet, {"pearls-a", "pearls-b", "jewellery-0", "tops-1"})
+    recs = search(closet, model, k=10, strategy=strategy, features=table, diversity=0.0)
+    assert any({"pearls-a", "pearls-b"} & set(r.item_ids) for r in recs)
+    assert all(not {"pearls-a", "pearls-b"} <= set(r.item_ids) for r in recs)
+    assert all(Outfit(r.items).complete for r in recs)
 
 
 def test_count_of_outfits_matches_brute_force_enumeration():
