@@ -27,7 +27,8 @@ from .features import FeatureLayout, ItemFeatureNet
 from .model import OutfitGrader, create_grader
 from .preprocess import Preprocessing, load_image_tensor, to_float
 
-__all__ = ["GraderModel", "FeatureTable", "pad_outfits", "load_model", "slot_ids"]
+__all__ = ["GraderModel", "FeatureTable", "pad_outfits", "load_model", "slot_ids",
+           "feature_statistics"]
 
 
 def slot_ids(items: Iterable[Item]) -> torch.Tensor:
@@ -60,6 +61,18 @@ class FeatureTable:
         mask = padded >= 0
         safe = padded.clamp(min=0)
         return self.feats[safe], self.slots[safe], mask
+
+
+def feature_statistics(feats: torch.Tensor, categories: Sequence[str]) -> dict[str, Any]:
+    """Mean features per semantic category, overall, and each dimension's standard deviation
+    (what the explainer compares items with), as plain lists for a checkpoint."""
+    feats = feats.float().cpu()
+    by_cat: dict[str, list[int]] = {}
+    for k, c in enumerate(categories):
+        by_cat.setdefault(c, []).append(k)
+    std = feats.std(0, unbiased=False) if len(feats) > 1 else torch.ones(feats.shape[1])
+    return {"means": {c: feats[torch.tensor(r)].mean(0).tolist() for c, r in by_cat.items()},
+            "std": std.tolist(), "overall": feats.mean(0).tolist(), "items": len(feats)}
 
 
 def pad_outfits(rows: Sequence[Sequence[int]], width: int | None = None) -> torch.Tensor:

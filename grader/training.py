@@ -33,7 +33,7 @@ from data.dataset import Dataset
 from data.loaders import load_dataset
 from outfit.errors import OutfitError
 
-from .api import GraderModel, pad_outfits, slot_ids
+from .api import GraderModel, feature_statistics, pad_outfits, slot_ids
 from .checkpoint import CHECKPOINT_NAME, save_checkpoint
 from .distributed import Dist
 from .features import ItemFeatureNet
@@ -395,8 +395,12 @@ def _train(cfg: TrainConfig, dist: Dist) -> tuple[dict, GraderModel]:
     grader.log_temperature.fill_(math.log(temperature))
     grader.bias.fill_(bias)
     card = _card(cfg, train_ds, valid_ds, val, temperature, bias, shape_acc, log, started)
+    with torch.no_grad():  # what the explainer compares items with: the training items
+        train_feats = torch.cat([fn.features_from(color[s:s + 4096], trunk[s:s + 4096]).cpu()
+                                 for s in range(0, n_train, 4096)])
     model.meta = {"metrics": card["metrics"], "data": card["data"], "created": card["created"],
-                  "train_config": card["config"]}
+                  "train_config": card["config"],
+                  "feature_reference": feature_statistics(train_feats, categories[:n_train])}
     if dist.is_main:
         save_checkpoint(out / CHECKPOINT_NAME, model.to_checkpoint())
         tmp = out / "card.json.tmp"

@@ -1,0 +1,250 @@
+"""``attribute``: an outfit's score split over (item, feature group) pairs.
+
+    from explain import attribute, reasons
+    att = attribute(outfit, model)                  # gradient x activation (the paper's)
+    att = attribute(outfit, model, method="ig", steps=64)
+    print(att.table_text()); print(reasons(att))
+
+Every method answers in logit points: how much each item's colour, shape, pattern or style
+moves the outfit's logit. Methods live in :mod:`explain.methods`, one module each, registered
+by name; each gets an :class:`OutfitInput` (the outfit's features, the grader as a function of
+them, each item's category-mean baseline) and returns a :class:`MethodResult`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from grader.api import FeatureTable, GraderModel
+from grader.features import FeatureLayout
+from grader.model import OutfitGrader
+from outfit.domain import Item, Outfit
+from outfit.errors import OutfitError
+from outfit.registry import Registry
+from outfit.vocab import SLOTS
+
+from .reference import FeatureReference, feature_reference
+
+__all__ = ["Attribution", "MethodResult", "OutfitInput", "attribute", "register_method",
+           "list_methods", "GROUP_WORDS"]
+
+GROUP_WORDS = {"color": "colour", "shape": "shape", "pattern": "pattern", "style": "style"}
+
+
+@dataclass
+class OutfitInput:
+    """One outfit as the methods see it: features ``feats (n, D)``, slots ``(n,)``, each item's
+    category-mean ``baseline (n, D)``, the features' spread ``std (D,)``, and the grader as a
+    function of the features: :meth:`logits`."""
+
+    items: tuple[Item, ...]
+    feats: torch.Tensor
+    slots: torch.Tensor
+    baseline: torch.Tensor
+    std: torch.Tensor
+    layout: FeatureLayout
+    grader: OutfitGrader
+
+    @property
+    def n(self) -> int:
+        return len(self.items)
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        return self.layout.names
+
+    def logits(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits ``(B,)`` of outfits whose items have features ``x (B, n, D)`` (``mask (B, n)``:
+        which items are worn; all by default). Differentiable in ``x``."""
+        b = x.shape[0]
+        slots = self.slots.expand(b, -1)
+        if mask is None:
+            mask = torch.ones(b, self.n, dtype=torch.bool, device=x.device)
+        return self.grader(x, slots, mask)
+
+    def logits_chunked(self, x: torch.Tensor, chunk: int = 4096,
+                       mask: torch.Tensor | None = None) -> torch.Tensor:
+        with torch.no_grad():
+            return torch.cat([self.logits(x[s:s + chunk],
+                                          None if mask is None else mask[s:s + chunk])
+                              for s in range(0, len(x), chunk)]) if len(x) else torch.zeros(0)
+
+    def gradient(self, x: torch.Tensor, chunk: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits ``(B,)`` and their gradients ``(B, n, D)`` at ``x (B, n, D)``, in chunks."""
+        logits, grads = [], []
+        for s in range(0, len(x), chunk):
+            part = x[s:s + chunk].detach().clone().requires_grad_(True)
+            with torch.enable_grad():
+                z = self.logits(part)
+                (g,) = torch.autograd.grad(z.sum(), part)
+            logits.append(z.detach())
+            grads.append(g)
+        return torch.cat(logits), torch.cat(grads)
+
+    def group_sum(self, values: torch.Tensor) -> torch.Tensor:
+        """``(..., D)`` -> ``(..., n_groups)``."""
+        return self.layout.group_sum(values)
+
+    def group_masks(self) -> torch.Tensor:
+        """``(n_groups, D)`` bool: the dimensions of each group."""
+        m = torch.zeros(len(self.layout.groups), self.layout.dim, dtype=torch.bool)
+        for g, (_, start, stop) in enumerate(self.layout.groups):
+            m[g, start:stop] = True
+        return m
+
+
+@dataclass
+class MethodResult:
+    """What a method returns: ``values (n, G)`` (None when it attributes whole items only),
+    ``items (n,)`` per-item totals, the baseline it compared with, the logit of that baseline
+    and the completeness error (sum of the attributions minus the logit difference they
+    explain), where the method defines them."""
+
+    values: torch.Tensor | None
+    items: torch.Tensor
+    baseline: str
+    reference_logit: float | None = None
+    completeness_error: float | None = None
+    options: dict = field(default_factory=dict)
+
+
+Method = Callable[..., MethodResult]
+_REGISTRY: Registry[Method] = Registry("attribution method")
+
+
+def register_method(name: str) -> Callable[[Method], Method]:
+    return _REGISTRY.register(name)
+
+
+def list_methods() -> list[str]:
+    from . import methods  # noqa: F401  (registers the built-in methods)
+
+    return _REGISTRY.names()
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """An outfit's logit split over its items and their feature groups.
+
+    ``values (n_items, n_groups)``: signed contributions in logit points (NaN for a method that
+    attributes whole items only); ``item_totals (n_items,)``; ``logit``/``score`` of the
+    outfit; ``baseline`` what the method compared with; ``reference_logit`` the logit of that
+    baseline and ``completeness_error`` = sum of item totals - (logit - reference_logit), where
+    the method defines them."""
+
+    method: str
+    items: tuple[Item, ...]
+    groups: tuple[str, ...]
+    values: np.ndarray
+    item_totals: np.ndarray
+    logit: float
+    score: float
+    baseline: str
+    reference_logit: float | None
+    completeness_error: float | None
+    reference_source: str
+    options: dict
+
+    @property
+    def item_ids(self) -> tuple[str, ...]:
+        return tuple(it.id for it in self.items)
+
+    @property
+    def by_group(self) -> bool:
+        """Whether the method splits each item's share over its feature groups."""
+        return not np.isnan(self.values).all()
+
+    def ranked(self) -> list[tuple[int, int | None, float]]:
+        """``(item index, group index or None, value)``, most harmful (most negative) first:
+        (item, group) pairs where the method has them, else items."""
+        if self.by_group:
+            flat = [(i, g, float(self.values[i, g])) for i in range(len(self.items))
+                    for g in range(len(self.groups))]
+        else:
+            flat = [(i, None, float(v)) for i, v in enumerate(self.item_totals)]
+        return sorted(flat, key=lambda t: (t[2], t[0], -1 if t[1] is None else t[1]))
+
+    def most_harmful_item(self) -> int:
+        return int(np.argmin(self.item_totals))
+
+    def to_dict(self) -> dict:
+        def num(v: float | None) -> float | None:
+            return None if v is None or not np.isfinite(v) else round(float(v), 6)
+
+        return {"method": self.method, "items": list(self.item_ids),
+                "labels": [it.label for it in self.items], "groups": list(self.groups),
+                "values": [[num(v) for v in row] for row in self.values.tolist()],
+                "item_totals": [num(v) for v in self.item_totals.tolist()],
+                "logit": num(self.logit), "score": num(self.score), "baseline": self.baseline,
+                "reference_logit": num(self.reference_logit),
+                "completeness_error": num(self.completeness_error),
+                "reference_source": self.reference_source, "options": dict(self.options)}
+
+    def table_text(self) -> str:
+        """The items x groups table as text (logit points; "-" where not split by group)."""
+        width = max(12, *(len(it.label[:40]) for it in self.items))
+        head = f"{'item':<{width}}" + "".join(f"{GROUP_WORDS.get(g, g):>9}" for g in self.groups)
+        lines = [head + f"{'total':>9}"]
+        for k, it in enumerate(self.items):
+            cells = "".join(f"{v:>+9.2f}" if np.isfinite(v) else f"{'-':>9}"
+                            for v in self.values[k])
+            lines.append(f"{it.label[:40]:<{width}}{cells}{self.item_totals[k]:>+9.2f}")
+        return "\n".join(lines)
+
+
+def outfit_input(items: Sequence[Item], model: GraderModel, *, features: FeatureTable | None = None,
+                 reference: FeatureReference | None = None, cache_dir=None
+                 ) -> tuple[OutfitInput, FeatureReference]:
+    """The :class:`OutfitInput` of ``items`` (features from ``features`` or the photos)."""
+    items = tuple(items)
+    if not items:
+        raise OutfitError("cannot explain an empty outfit", hint="give at least one item")
+    problems = Outfit(items).problems()
+    if problems:
+        raise OutfitError("these items cannot be worn together: " + "; ".join(problems),
+                          hint="explain a wearable outfit (one item per main slot, shoes, "
+                               "at most three accessories)")
+    if features is None:
+        features = model.item_table(list(items), cache_dir=cache_dir)
+    rows = features.rows(it.id for it in items)
+    feats = features.feats[torch.tensor(rows)].float().to(model.device)
+    if reference is None:
+        reference = feature_reference(model, features, list(items))
+    grader = model.grader.eval()
+    inp = OutfitInput(items, feats, torch.tensor([SLOTS.index(it.slot) for it in items],
+                                                 device=model.device),
+                      reference.baseline(items).to(model.device),
+                      reference.std.to(model.device).clamp(min=1e-6), model.layout, grader)
+    return inp, reference
+
+
+def attribute(outfit: Outfit | Sequence[Item], model: GraderModel, method: str = "gxa", *,
+              features: FeatureTable | None = None, reference: FeatureReference | None = None,
+              cache_dir=None, **options) -> Attribution:
+    """Attribute ``outfit``'s score to (item, feature group) pairs with ``method``.
+
+    ``features``: a table holding the items' features (else computed from their photos);
+    ``reference``: category means and spread (else the model's, or the outfit's own items');
+    ``options`` go to the method (``steps``, ``chunk``, ``samples``, ``noise``, ``seed``...)."""
+    list_methods()
+    fn = _REGISTRY.get(method)
+    items = outfit.items if isinstance(outfit, Outfit) else tuple(outfit)
+    inp, reference = outfit_input(items, model, features=features, reference=reference,
+                                  cache_dir=cache_dir)
+    with torch.no_grad():
+        logit = float(inp.logits(inp.feats[None])[0])
+    result = fn(inp, **options)
+    n, g = inp.n, len(inp.groups)
+    values = (np.full((n, g), np.nan) if result.values is None
+              else result.values.detach().double().cpu().numpy())
+    z = logit / inp.grader.temperature + float(inp.grader.bias)
+    return Attribution(method=method, items=items, groups=inp.groups, values=values,
+                       item_totals=result.items.detach().double().cpu().numpy(), logit=logit,
+                       score=float(1 / (1 + np.exp(-z))), baseline=result.baseline,
+                       reference_logit=result.reference_logit,
+                       completeness_error=result.completeness_error,
+                       reference_source=reference.source, options=result.options)

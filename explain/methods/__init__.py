@@ -1,0 +1,3 @@
+"""The built-in attribution methods, one module each (importing this package registers them)."""
+
+from . import gxa, ig, occlusion, shapley, smoothgrad  # noqa: F401
