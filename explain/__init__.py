@@ -17,7 +17,9 @@ from .attribution import (
     register_method,
 )
 from .reference import FeatureReference, feature_reference, reference_from_table
+from .suggest import Replacement, Suggestion, suggest
+from .text import reasons
 
 __all__ = ["Attribution", "MethodResult", "OutfitInput", "attribute", "list_methods",
            "register_method", "FeatureReference", "feature_reference", "reference_from_table",
-           "GROUP_WORDS"]
+           "GROUP_WORDS", "reasons", "suggest", "Suggestion", "Replacement"]

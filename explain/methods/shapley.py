@@ -59,7 +59,11 @@ def shapley_sampled(inp: OutfitInput, samples: int = 32, seed: int = 0,
     players = n * g
     rng = np.random.default_rng(int(seed))
     half = max(1, int(samples) // 2)
-    orders = [rng.permutation(players) for _ in range(half)]
+    # players numbered by item id, so that the same seed draws the same orders whatever
+    # order the items were listed in
+    canon = sorted(range(n), key=lambda i: inp.items[i].id)
+    player = np.array([canon[c // g] * g + c % g for c in range(players)])
+    orders = [player[rng.permutation(players)] for _ in range(half)]
     orders += [o[::-1] for o in orders]  # antithetic: each order and its reverse
     # states[k, j]: order k after its first j players switched on, as a (n, g) on/off grid
     on = np.zeros((len(orders), players + 1, players), dtype=bool)

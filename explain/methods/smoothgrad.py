@@ -14,6 +14,10 @@ def smoothgrad(inp: OutfitInput, samples: int = 32, noise: float = 0.1, seed: in
                chunk: int = 256) -> MethodResult:
     gen = torch.Generator().manual_seed(int(seed))
     eps = torch.randn((int(samples), *inp.feats.shape), generator=gen).to(inp.feats)
+    # each item draws its noise by its rank among the item ids: the same noise for the same
+    # item whatever order the items were listed in
+    rank = sorted(range(inp.n), key=lambda i: inp.items[i].id)
+    eps = eps[:, torch.tensor(sorted(range(inp.n), key=rank.__getitem__))]
     noisy = inp.feats[None] + float(noise) * inp.std * eps
     _, grads = inp.gradient(noisy, chunk=max(1, int(chunk)))
     values = inp.group_sum(grads.mean(0) * inp.feats)

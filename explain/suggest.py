@@ -1,0 +1,109 @@
+"""``suggest``: the item that hurts an outfit most, and what from the closet to put on instead.
+
+The harmful item is the one with the most negative total in the attribution (``gxa`` unless
+another is given). Every closet item that could take its place (same slot; for an accessory,
+one the grammar allows beside the others), and taking it off where the outfit stays complete,
+is graded in one batch; the best are returned with the score each would give.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from grader.api import FeatureTable, GraderModel
+from outfit.domain import Closet, Item, Outfit
+from outfit.errors import OutfitError
+from outfit.vocab import ACCESSORY, OUTER
+
+from .attribution import Attribution, attribute
+
+__all__ = ["Suggestion", "Replacement", "suggest"]
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """``item`` in place of the harmful one (None: take it off), the outfit's score and logit
+    then, and the gain in logit points."""
+
+    item: Item | None
+    score: float
+    logit: float
+    gain: float
+
+    def to_dict(self) -> dict:
+        return {"item": None if self.item is None else self.item.id,
+                "label": "take it off" if self.item is None else self.item.label,
+                "score": round(self.score, 6), "logit": round(self.logit, 6),
+                "gain": round(self.gain, 6)}
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """The harmful ``item``, the outfit's current score and logit, the best ``replacements``
+    (best first), and the attribution the choice came from."""
+
+    item: Item
+    score: float
+    logit: float
+    replacements: tuple[Replacement, ...]
+    method: str
+
+    @property
+    def best(self) -> Replacement | None:
+        return self.replacements[0] if self.replacements else None
+
+    def to_dict(self) -> dict:
+        return {"item": self.item.id, "label": self.item.label, "score": round(self.score, 6),
+                "logit": round(self.logit, 6), "method": self.method,
+                "replacements": [r.to_dict() for r in self.replacements]}
+
+    def sentence(self) -> str:
+        best = self.best
+        if best is None or best.gain <= 0:
+            return f"Nothing in the closet improves on {self.item.label}."
+        if best.item is None:
+            return (f"Take off {self.item.label}: the score goes from {self.score:.0%} to "
+                    f"{best.score:.0%}.")
+        return (f"Swap {self.item.label} for {best.item.label}: the score goes from "
+                f"{self.score:.0%} to {best.score:.0%}.")
+
+
+def suggest(outfit: Outfit | Sequence[Item], closet: Closet | Sequence[Item], model: GraderModel,
+            *, features: FeatureTable | None = None, attribution: Attribution | None = None,
+            method: str = "gxa", k: int = 5, excluded: Sequence[str] = ()) -> Suggestion:
+    """The most harmful item of ``outfit`` and the ``k`` best ways to replace it from
+    ``closet`` (items in ``excluded``, e.g. in the wash, are not offered)."""
+    items = tuple(outfit.items if isinstance(outfit, Outfit) else outfit)
+    closet = closet if isinstance(closet, Closet) else Closet.of(closet)
+    if k < 1:
+        raise OutfitError(f"k must be at least 1, got {k}")
+    if features is None:
+        extra = [it for it in items if it.id not in closet]
+        features = model.item_table([*closet.items, *extra])
+    att = attribution or attribute(items, model, method, features=features)
+    if att.item_ids != tuple(it.id for it in items):
+        raise OutfitError("the attribution is of another outfit",
+                          hint="attribute this outfit, or leave attribution out")
+    harmful = items[att.most_harmful_item()]
+    rest = [it for it in items if it.id != harmful.id]
+    worn = {it.id for it in items} | set(excluded)
+    options: list[Item | None] = [
+        c for c in closet.items
+        if c.slot == harmful.slot and c.id not in worn and c.id in features.index
+        and Outfit((*rest, c)).wearable]
+    if harmful.slot in (ACCESSORY, OUTER) and Outfit(tuple(rest)).complete:
+        options.append(None)  # taking it off also counts
+    rows = [features.rows(it.id for it in items)]
+    rows += [features.rows([*(it.id for it in rest), *(() if c is None else (c.id,))])
+             for c in options]
+    logits = model.logits(features, [[features.ids[r] for r in row] for row in rows])
+    z = logits.astype(np.float64) / model.grader.temperature + float(model.grader.bias)
+    scores = 1 / (1 + np.exp(-z))
+    order = np.argsort(-logits[1:], kind="stable")[:k]
+    repl = tuple(Replacement(options[j], float(scores[1 + j]), float(logits[1 + j]),
+                             float(logits[1 + j] - logits[0])) for j in order)
+    return Suggestion(harmful, float(scores[0]), float(logits[0]), repl, att.method)
+

@@ -1,0 +1,54 @@
+"""``reasons``: an attribution told in a few sentences a person understands.
+
+    The pattern of the white striped pencil skirt lowers the score most (-4.6 points).
+    The style of the white polka-dot sweater also lowers it (-3.5 points).
+    The shape of the brown loafers helps it most (+2.4 points).
+
+Points are logit points. Contributions smaller than ``min_points`` are not worth a sentence.
+"""
+
+from __future__ import annotations
+
+from .attribution import GROUP_WORDS, Attribution
+
+__all__ = ["reasons"]
+
+
+def _what(att: Attribution, item: int, group: int | None) -> tuple[str, bool]:
+    """The subject of a sentence, and whether it is plural ("the loafers lower...")."""
+    label = _name(att.items[item].label)
+    if group is None:
+        plural = label.endswith("s") and not label.endswith("ss")
+        return label[0].upper() + label[1:], plural
+    word = GROUP_WORDS.get(att.groups[group], att.groups[group])
+    return f"The {word} of {label}", False
+
+
+def _name(label: str) -> str:
+    """``"White striped pencil skirt"`` -> ``"the white striped pencil skirt"``."""
+    words = label.split()
+    if words and words[0][:1].isupper() and words[0][1:].islower():
+        words[0] = words[0].lower()  # a capitalised first word, not a name like "UGG"
+    return "the " + " ".join(words)
+
+
+def reasons(att: Attribution, *, max_sentences: int = 3, min_points: float = 0.25) -> list[str]:
+    """Up to ``max_sentences`` sentences: what lowers the score most, what else lowers it,
+    and what helps it most."""
+    ranked = att.ranked()
+    harmful = [r for r in ranked if r[2] <= -min_points]
+    helpful = [r for r in reversed(ranked) if r[2] >= min_points]
+    out: list[str] = []
+    if harmful:
+        who, many = _what(att, *harmful[0][:2])
+        out.append(f"{who} {'lower' if many else 'lowers'} the score most "
+                   f"({harmful[0][2]:+.1f} points).")
+        for i, g, v in harmful[1:max(1, max_sentences - 1)]:
+            who, many = _what(att, i, g)
+            out.append(f"{who} also {'lower' if many else 'lowers'} it ({v:+.1f} points).")
+    else:
+        out.append("Nothing in this outfit lowers its score noticeably.")
+    if helpful and len(out) < max_sentences:
+        who, many = _what(att, *helpful[0][:2])
+        out.append(f"{who} {'help' if many else 'helps'} it most ({helpful[0][2]:+.1f} points).")
+    return out[:max_sentences]
