@@ -24,7 +24,7 @@ from outfit.registry import Registry
 from outfit.vocab import ACCESSORY, FULL, LOWER, MAX_ACCESSORIES, OUTER, SHOES, UPPER
 
 from .problem import SearchProblem
-from .scoring import ClosetScorer, Partial
+from .scoring import ClosetScorer
 
 __all__ = ["Candidate", "register_strategy", "get_strategy", "list_strategies",
            "count_outfits", "TooManyOutfitsError", "WIDTH", "Shortlist"]
