@@ -306,6 +306,111 @@ def recommend(closet_path: Path | None, model_path: Path, pinned: tuple[str, ...
         click.echo(f"{n:>2}. {r.score:.3f}  " + "  +  ".join(it.label for it in r.items))
 
 
+@cli.command("explain")
+@click.option("--model", "model_path", required=True,
+              type=click.Path(exists=True, path_type=Path), help="A model folder or model.pt.")
+@click.option("--items", "item_ids", required=True,
+              help="The outfit: item ids of the closet, separated by commas.")
+@click.option("--closet", "closet_path", type=click.Path(exists=True, path_type=Path), default=None,
+              help="A folder of photos, or a dataset in the Polyvore layout (all its items), "
+                   "where the items are looked up and replacements are found.")
+@click.option("--method", default="gxa", show_default=True,
+              help="Attribution method: gxa, gxa-centered, ig, occlusion, shapley-items, "
+                   "shapley-sampled, smoothgrad.")
+@click.option("--k", default=5, show_default=True, type=click.IntRange(min=1),
+              help="Replacements to suggest.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Keep decoded photos here between runs.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the attribution, reasons and suggestion as JSON.")
+def explain_command(model_path: Path, item_ids: str, closet_path: Path | None, method: str,
+                    k: int, cache_dir: Path | None, as_json: bool) -> None:
+    """Why an outfit scores as it does: which item and which of its properties (colour, shape,
+    pattern, style) pull the score down, and what from the closet to wear instead."""
+    from data.loaders import load_closet
+    from explain import attribute, list_methods
+    from explain.suggest import suggest
+    from explain.text import reasons
+    from grader import load_model
+
+    from .config import instance_dir
+
+    if method not in list_methods():
+        raise OutfitError(f"unknown attribution method {method!r}",
+                          hint="known attribution methods: " + ", ".join(list_methods()))
+    ids = [i.strip() for i in item_ids.split(",") if i.strip()]
+    if not ids:
+        raise OutfitError("no item ids given", hint="give --items ID,ID,...")
+    if closet_path is None:
+        raise OutfitError(f"no closet given, and the instance folder {instance_dir()} holds none",
+                          hint="give --closet DIR (a folder of photos or a Polyvore-layout "
+                               "dataset) that holds the items")
+    closet, _ = load_closet(closet_path)
+    items = [closet.get(i) for i in ids]
+    model = load_model(model_path)
+    features = model.item_table(list(closet.items), cache_dir=cache_dir)
+    att = attribute(items, model, method, features=features)
+    why = reasons(att)
+    advice = suggest(items, closet, model, features=features, attribution=att, k=k)
+    if as_json:
+        click.echo(json.dumps({"attribution": att.to_dict(), "reasons": why,
+                               "suggestion": advice.to_dict()}, indent=2))
+        return
+    click.echo(f"score {att.score:.3f} (logit {att.logit:+.2f}), explained by {method}: "
+               f"logit points per item and feature group, negative = pulls the score down")
+    click.echo(att.table_text())
+    click.echo("")
+    for sentence in why:
+        click.echo(sentence)
+    click.echo("")
+    click.echo(advice.sentence())
+    for n, r in enumerate(advice.replacements, 1):
+        label = "take it off" if r.item is None else f"{r.item.label} ({r.item.id})"
+        click.echo(f"{n:>2}. {r.score:.3f}  {r.gain:+.2f}  {label}")
+
+
+@cli.command("evaluate-explainer")
+@click.argument("dataset", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--model", "model_path", required=True,
+              type=click.Path(exists=True, path_type=Path), help="A model folder or model.pt.")
+@click.option("--method", "methods", multiple=True,
+              help="An attribution method to measure; repeat for several (default: all).")
+@click.option("--split", default="test", show_default=True,
+              type=click.Choice(["train", "valid", "test"]))
+@click.option("--max-outfits", default=200, show_default=True, type=click.IntRange(min=1),
+              help="Most outfits per check (corrupted, good, with a known culprit).")
+@click.option("--margin", default=1.0, show_default=True, type=click.FloatRange(min=0),
+              help="Logit points a corruption must cost to count.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the report to this JSON file.")
+@click.option("--plots", "plots_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Write top-1 and deletion-curve PNGs here.")
+@click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Keep decoded photos here between runs.")
+def evaluate_explainer_command(dataset: Path, model_path: Path, methods: tuple[str, ...],
+                               split: str, max_outfits: int, margin: float, seed: int,
+                               json_path: Path | None, plots_dir: Path | None, device: str,
+                               cache_dir: Path | None) -> None:
+    """Does each attribution method tell the truth? Replace-and-detect, deletion curves, a
+    randomisation check and, in a synthetic world, the true culprits."""
+    from explain.evaluate import evaluate_explainer, explainer_table
+    from grader import load_model
+
+    model = load_model(model_path, device=device)
+    report = evaluate_explainer(dataset, model, methods=methods or None, split=split,
+                                max_outfits=max_outfits, margin=margin, seed=seed,
+                                plots_dir=plots_dir, cache_dir=cache_dir)
+    click.echo(explainer_table(report))
+    if plots_dir is not None:
+        click.echo(f"{len(report.get('plots', []))} plots written to {plots_dir}")
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
+        click.echo(f"report written to {json_path}")
+
+
 def _print_summary(summary: dict, as_json: bool, title: str) -> None:
     if as_json:
         click.echo(json.dumps(summary, indent=None, sort_keys=True))

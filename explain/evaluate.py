@@ -1,0 +1,699 @@
+"""Does an explainer tell the truth? Four checks that need no human labels.
+
+    from explain.evaluate import evaluate_explainer, explainer_table
+    report = evaluate_explainer("~/.outfit/worlds/synth-0", load_model("models/demo"),
+                                split="test", max_outfits=200, plots_dir="plots")
+    print(explainer_table(report))
+
+Every registered attribution method is measured the same way, beside a uniform random ranking:
+
+replace-and-detect (Tangseng & Okatani, arXiv 1901.04870)
+    Take a good outfit of the split and replace ONE feature group (colour, shape, pattern or
+    style) of ONE of its items with that group of another item of the same semantic category.
+    The corrupted outfit is kept only when the grader's logit falls by at least ``margin``: the
+    grader itself then says the outfit got worse, and the replaced (item, group) pair is what
+    made it so, whatever the grader learned. A truthful explanation of the corrupted outfit
+    ranks that item first (most negative item total) and that pair first. Reported: top-1
+    accuracy for the item (``top1_item``) and for the pair (``top1_item_group``), and the mean
+    reciprocal rank of the pair (``mrr``; of the item for a method that attributes whole items
+    only, ``shapley-items``, whose group metrics are None). Ties are broken at random, in
+    expectation, so that a method that gives every pair the same value scores what a random
+    ranking scores and no more. The features are swapped, not the photos: the corrupted item
+    is a new feature row under a new id, in a small :class:`~grader.api.FeatureTable`.
+deletion (Samek et al., arXiv 1509.06321; the deletion metric of Petsiuk et al., arXiv 1806.07421)
+    On the good outfits, the (item, group) pairs are set to the item's category mean one at a
+    time in the method's order, most positive (most helpful) first, and the logit is read after
+    each step. A method that knows what holds the score up makes it fall fast. Each curve is
+    normalised to run from 1 (the outfit) to 0 (every pair at its category mean, the same end
+    for every order) over the fraction of pairs deleted, and ``deletion_auc`` is the mean area
+    under it: LOWER IS BETTER, and it may fall below 0 (taking the helpful pairs away first
+    leaves the harmful ones, which drag the logit below the all-means outfit) or rise above 1.
+    Only outfits whose logit is at least ``margin`` above their all-means version count (with
+    less there is nothing to delete, and the normalisation would divide by almost nothing).
+    A method without group values deletes whole items, most positive total first. The random
+    baseline averages random orders. Deleting means filling in the category mean, the baseline
+    of ``gxa-centered``, ``ig``, ``occlusion`` and ``shapley-sampled``; ``gxa`` and
+    ``smoothgrad`` compare with zero features instead, so they may call a group harmful that
+    is still better than its category mean, and this metric counts that against them.
+randomisation (Adebayo et al., "Sanity checks for saliency maps", arXiv 1810.03292)
+    The grader's weights are drawn afresh (a deep copy; the caller's model is never touched)
+    and every method explains the same good outfits with the trained and the randomised grader.
+    An explanation that barely changes when the model's knowledge is destroyed explains the
+    input, not the model. Reported: the mean Spearman rank correlation between the two
+    (flattened (item, group) values, or item totals) and ``passed`` when it is below
+    ``RANDOMISATION_THRESHOLD``. Gradient x input is known to fail it on images, because the
+    input term survives randomisation.
+ground truth (synthetic worlds only, where ``ground_truth.json`` says why each bad outfit is bad)
+    The bad outfits of the split whose violations name exactly one item: is that item ranked
+    first, and, within that item, is the group of the violated property ranked first? Rule
+    properties map to feature groups as colour -> ``color``, pattern -> ``pattern``, shape ->
+    ``shape``; ``formality`` and ``season`` have no feature group of their own (the grader sees
+    them only through the style and shape features), so those outfits count for the item
+    metric only.
+
+Item features are computed once per dataset (:meth:`~grader.api.GraderModel.item_table`); the
+category means come from the model (stored by training) or, for an older model, from the train
+split's items.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from data.dataset import Dataset
+from data.loaders import load_dataset
+from grader.api import FeatureTable, GraderModel, slot_ids
+from outfit.domain import Item, Outfit
+from outfit.errors import OutfitError
+
+from .attribution import Attribution, OutfitInput, attribute, list_methods, outfit_input
+from .reference import FeatureReference, feature_reference, reference_from_table
+
+__all__ = ["evaluate_explainer", "explainer_table", "save_explainer_plots", "Corruption",
+           "make_corruption", "GroundTruthCase", "ground_truth_cases", "randomised_model",
+           "reinitialise", "spearman", "rank_of", "random_baseline", "deletion_order",
+           "deletion_curves", "PROPERTY_GROUPS", "RANDOMISATION_THRESHOLD"]
+
+#: Rule property (``data.synth.rules.PROPERTIES``) -> feature group. The others (formality,
+#: season) count for the item metric only.
+PROPERTY_GROUPS: Mapping[str, str] = {"color": "color", "pattern": "pattern", "shape": "shape"}
+
+#: Mean Spearman correlation (trained vs randomised grader) below which a method passes.
+RANDOMISATION_THRESHOLD = 0.5
+DONORS_PER_ITEM = 8  # candidate donors drawn per item when corrupting an outfit
+RANDOM_ORDERS = 8  # random deletion orders per outfit
+CURVE_POINTS = 21  # deletion curves are averaged on this grid of fractions deleted
+
+
+# ----------------------------------------------------------------------------- ranks
+def rank_of(values: np.ndarray, target: int) -> tuple[float, float]:
+    """Top-1 hit (0..1) and reciprocal rank of ``values[target]`` when ``values`` are ranked
+    most negative first; ties broken uniformly at random, in expectation (a target tied with
+    two others at the top scores 1/3, not 1)."""
+    v = np.nan_to_num(np.asarray(values, dtype=np.float64).reshape(-1), nan=0.0)
+    t = v[target]
+    tie = np.isclose(v, t, rtol=1e-9, atol=1e-12)
+    ahead = int(((v < t) & ~tie).sum())
+    tied = int(tie.sum())
+    top1 = 1.0 / tied if ahead == 0 else 0.0
+    rr = float(np.mean(1.0 / np.arange(ahead + 1, ahead + tied + 1)))
+    return top1, rr
+
+
+def _rankdata(a: np.ndarray) -> np.ndarray:
+    """Ranks from 1, ties given their average rank (scipy's ``rankdata``, without scipy)."""
+    _, inverse, counts = np.unique(a, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    return (ends - (counts - 1) / 2.0)[inverse]
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman rank correlation of two attributions. Identical ones (a grader whose
+    re-initialisation changed nothing) correlate 1; where one is constant and the other not,
+    0 (the ranking is gone)."""
+    a = np.nan_to_num(np.asarray(a, dtype=np.float64).reshape(-1), nan=0.0)
+    b = np.nan_to_num(np.asarray(b, dtype=np.float64).reshape(-1), nan=0.0)
+    if np.allclose(a, b, rtol=1e-6, atol=1e-9):
+        return 1.0
+    ra, rb = _rankdata(a), _rankdata(b)
+    if ra.std() == 0 or rb.std() == 0:
+        return 0.0
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def _harmonic(m: int) -> float:
+    return float(np.sum(1.0 / np.arange(1, m + 1)))
+
+
+def random_baseline(sizes: Sequence[int], n_groups: int) -> dict[str, float | None]:
+    """Exact expected replace-and-detect scores of a uniformly random ranking over outfits of
+    ``sizes`` items: top-1 of the item ``1/n``, of the pair ``1/(n G)``, reciprocal rank of
+    the pair ``H(nG)/(nG)`` and of the item ``H(n)/n`` (``H`` the harmonic number), averaged."""
+    if not len(sizes):
+        return {"top1_item": None, "top1_item_group": None, "mrr": None, "mrr_item": None}
+    n = np.asarray(sizes, dtype=np.int64)
+    return {"top1_item": float(np.mean(1.0 / n)),
+            "top1_item_group": float(np.mean(1.0 / (n * n_groups))),
+            "mrr": float(np.mean([_harmonic(int(k) * n_groups) / (k * n_groups) for k in n])),
+            "mrr_item": float(np.mean([_harmonic(int(k)) / k for k in n]))}
+
+
+# ----------------------------------------------------------------------------- replace-and-detect
+@dataclass(frozen=True)
+class Corruption:
+    """A good outfit with group ``group`` (index into the layout's groups) of item ``index``
+    replaced by that of ``donor_id``. ``items`` holds the corrupted item under a new id and
+    ``features`` the outfit's feature rows (the corrupted one included); ``drop`` is how far the
+    logit fell."""
+
+    items: tuple[Item, ...]
+    features: FeatureTable
+    index: int
+    group: int
+    original_id: str
+    donor_id: str
+    drop: float
+
+
+def _grade(model: GraderModel, x: torch.Tensor, slots: torch.Tensor,
+           chunk: int = 4096) -> np.ndarray:
+    """Logits of outfits ``x (B, n, D)`` whose items sit in ``slots (n,)``."""
+    grader = model.grader.eval()
+    out = []
+    with torch.no_grad():
+        for s in range(0, len(x), chunk):
+            part = x[s:s + chunk].to(model.device)
+            b, n = part.shape[:2]
+            mask = torch.ones(b, n, dtype=torch.bool, device=model.device)
+            out.append(grader(part, slots.to(model.device).expand(b, -1), mask).double().cpu())
+    return torch.cat(out).numpy() if out else np.zeros(0)
+
+
+def make_corruption(items: Sequence[Item], table: FeatureTable, model: GraderModel,
+                    donors: Mapping[str, Sequence[int]], rng: np.random.Generator, *,
+                    margin: float = 1.0, per_item: int = DONORS_PER_ITEM) -> Corruption | None:
+    """One corruption of the good outfit ``items``, drawn uniformly among the candidates whose
+    logit falls by at least ``margin``; None when none does.
+
+    ``donors`` maps a semantic category to the rows of ``table`` that may give it a group:
+    ``per_item`` of them are drawn for each item, each tried in every group (one batch)."""
+    items = tuple(items)
+    rows = table.rows(it.id for it in items)
+    feats = table.feats[torch.tensor(rows)].float()
+    layout = model.layout
+    groups = layout.groups
+    worn = set(rows)
+    cands: list[tuple[int, int, int]] = []  # (item, group, donor row)
+    for i, it in enumerate(items):
+        pool = [r for r in donors.get(it.semantic_category, ()) if r not in worn]
+        if not pool:
+            continue
+        picked = rng.choice(len(pool), size=min(per_item, len(pool)), replace=False)
+        for g, (_, start, stop) in enumerate(groups):
+            for p in picked:
+                d = pool[int(p)]
+                if not torch.allclose(table.feats[d, start:stop].float(), feats[i, start:stop]):
+                    cands.append((i, g, d))
+    if not cands:
+        return None
+    x = feats[None].repeat(len(cands) + 1, 1, 1)
+    for c, (i, g, d) in enumerate(cands, start=1):
+        _, start, stop = groups[g]
+        x[c, i, start:stop] = table.feats[d, start:stop].float()
+    z = _grade(model, x, slot_ids(items))
+    drops = z[0] - z[1:]
+    ok = np.flatnonzero(drops >= margin)
+    if not len(ok):
+        return None
+    c = int(ok[rng.integers(len(ok))])
+    i, g, d = cands[c]
+    donor_id = table.ids[d]
+    new = replace(items[i], id=f"{items[i].id}~{groups[g][0]}~{donor_id}")
+    out_items = items[:i] + (new,) + items[i + 1:]
+    small = FeatureTable(tuple(it.id for it in out_items), x[c + 1].clone(), slot_ids(out_items))
+    return Corruption(out_items, small, i, g, items[i].id, donor_id, float(drops[c]))
+
+
+# ----------------------------------------------------------------------------- deletion
+def deletion_order(att: Attribution) -> np.ndarray:
+    """Flat (item * n_groups + group) indices, most positive first (stable for ties); a method
+    without group values deletes whole items, most positive total first."""
+    g = len(att.groups)
+    if att.by_group:
+        return np.argsort(-np.nan_to_num(att.values, nan=0.0).reshape(-1), kind="stable")
+    by_item = np.argsort(-np.nan_to_num(att.item_totals, nan=0.0), kind="stable")
+    return np.array([int(i) * g + k for i in by_item for k in range(g)])
+
+
+def deletion_curves(inp: OutfitInput, orders: Sequence[np.ndarray]) -> np.ndarray:
+    """Logits ``(len(orders), n * G + 1)``: the outfit, then after each pair of each order is set
+    to its item's category mean (all orders end at the same all-means outfit)."""
+    n, g = inp.n, len(inp.groups)
+    m = n * g
+    deleted = torch.zeros(len(orders), m + 1, m, dtype=torch.bool)
+    for k, order in enumerate(orders):
+        for step, p in enumerate(order, start=1):
+            deleted[k, step:, int(p)] = True
+    masks = inp.group_masks().to(inp.feats.dtype).to(inp.feats.device)  # (G, D)
+    on = deleted.reshape(-1, n, g).to(inp.feats.dtype).to(inp.feats.device)
+    dims = (on @ masks).bool()  # (orders * (m + 1), n, D)
+    x = torch.where(dims, inp.baseline[None], inp.feats[None])
+    return inp.logits_chunked(x).double().cpu().numpy().reshape(len(orders), m + 1)
+
+
+def _normalised(z: np.ndarray) -> tuple[float, np.ndarray]:
+    """Area under the normalised curve over the fraction deleted, and the curve on the grid."""
+    f = (z - z[-1]) / (z[0] - z[-1])
+    frac = np.linspace(0.0, 1.0, len(z))
+    return float(np.trapezoid(f, frac)), np.interp(np.linspace(0, 1, CURVE_POINTS), frac, f)
+
+
+# ----------------------------------------------------------------------------- randomisation
+def reinitialise(module: torch.nn.Module, seed: int = 0) -> int:
+    """Draw every parameter of ``module`` afresh, in place: layers with ``reset_parameters``
+    as when built, any other parameter (the slots grader's empty vectors) from a normal
+    distribution with its trained mean and spread. The global random state is left as it was.
+    Returns how many parameter tensors were drawn (0: nothing to randomise)."""
+    drawn: set[int] = set()
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
+        torch.manual_seed(int(seed))
+        for sub in module.modules():
+            reset = getattr(sub, "reset_parameters", None)
+            if callable(reset):
+                reset()
+                drawn |= {id(p) for p in sub.parameters(recurse=False)}
+        for p in module.parameters():
+            if id(p) in drawn:
+                continue
+            std = float(p.std()) if p.numel() > 1 else 0.0
+            p.normal_(float(p.mean()), std if std > 0 else 0.02)
+            drawn.add(id(p))
+    return len(drawn)
+
+
+def randomised_model(model: GraderModel, seed: int = 0) -> GraderModel:
+    """A model sharing ``model``'s item-feature net whose grader is a deep copy with every
+    weight drawn afresh (:func:`reinitialise`); ``model`` itself is not changed."""
+    grader = copy.deepcopy(model.grader).cpu()
+    reinitialise(grader, seed)
+    out = GraderModel(model.feature_net, grader, model.prep, model.meta, device=str(model.device))
+    out.grader.eval()
+    return out
+
+
+# ----------------------------------------------------------------------------- ground truth
+@dataclass(frozen=True)
+class GroundTruthCase:
+    """A bad outfit whose violations name one item: ``culprit`` (its index), the violated
+    ``properties`` and the feature ``group`` they map to (None: formality or season, or
+    properties of different groups)."""
+
+    items: tuple[Item, ...]
+    culprit: int
+    properties: tuple[str, ...]
+    group: str | None
+
+
+def ground_truth_cases(dataset_path: Path | str, dataset: Dataset) -> list[GroundTruthCase] | None:
+    """The split's bad outfits with exactly one violating item, from the world's
+    ``ground_truth.json`` (:mod:`data.synth.writer`); None where the folder has none.
+
+    Records whose line no longer matches the loaded question (a question the reader skipped)
+    and outfits that break the wearing grammar (they cannot be explained) are left out."""
+    path = Path(dataset_path) / "ground_truth.json"
+    if not path.is_file():
+        return None
+    try:
+        records = json.loads(path.read_text()).get("compatibility", {}).get(dataset.split)
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(records, list):
+        return None
+    cases = []
+    for r in records:
+        try:
+            violations = [(v[0], str(v[2])) for v in r["violations"]]
+            line, position, swapped = int(r["line"]), int(r["position"]), str(r["item_id"])
+        except (KeyError, TypeError, ValueError, IndexError):
+            continue
+        culprits = {i for i, _ in violations if i is not None}
+        if len(culprits) != 1 or not 1 <= line <= len(dataset.compatibility):
+            continue
+        q = dataset.compatibility[line - 1]
+        culprit = culprits.pop()
+        if (q.label != 0 or not 0 <= position < len(q.item_ids)
+                or q.item_ids[position] != swapped or culprit not in q.item_ids):
+            continue
+        items = tuple(dataset.item(i) for i in q.item_ids)
+        if Outfit(items).problems():
+            continue
+        props = tuple(sorted({p for i, p in violations if i == culprit}))
+        groups = {PROPERTY_GROUPS.get(p) for p in props}
+        group = groups.pop() if len(groups) == 1 else None
+        cases.append(GroundTruthCase(items, q.item_ids.index(culprit), props, group))
+    return cases
+
+
+# ----------------------------------------------------------------------------- the whole
+def _mean(xs: Sequence[float]) -> float | None:
+    return float(np.mean(xs)) if len(xs) else None
+
+
+def _round(v: Any) -> Any:
+    if isinstance(v, float):
+        return None if not math.isfinite(v) else round(v, 6)
+    if isinstance(v, dict):
+        return {k: _round(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_round(x) for x in v]
+    return v
+
+
+def _reference(dataset_path: Path | str, dataset: Dataset, table: FeatureTable,
+               model: GraderModel, cache_dir: Path | str | None) -> FeatureReference:
+    """The model's stored category means, else the train split's."""
+    if model.meta.get("feature_reference"):
+        return feature_reference(model)
+    train = dataset if dataset.split == "train" else load_dataset(dataset_path, split="train")
+    items = list(train.items.values())
+    train_table = table if train is dataset else model.item_table(items, cache_dir=cache_dir)
+    return reference_from_table(train_table, items, source="the train split's items")
+
+
+class _Explainer:
+    """``attribute`` with one method, reference and options; counts the outfits it refused."""
+
+    def __init__(self, method: str, reference: FeatureReference, options: Mapping[str, Any]):
+        self.method, self.reference, self.options = method, reference, dict(options)
+        self.skipped = 0
+
+    def __call__(self, items: Sequence[Item], model: GraderModel,
+                 features: FeatureTable) -> Attribution | None:
+        try:
+            return attribute(items, model, self.method, features=features,
+                             reference=self.reference, **self.options)
+        except OutfitError:  # e.g. exact Shapley values of an outfit of nine items
+            self.skipped += 1
+            return None
+
+
+def evaluate_explainer(dataset_path: Path | str, model: GraderModel, *,
+                       methods: Sequence[str] | None = None, split: str = "test",
+                       max_outfits: int = 200, margin: float = 1.0, seed: int = 0,
+                       plots_dir: Path | str | None = None,
+                       options: Mapping[str, Mapping[str, Any]] | None = None,
+                       cache_dir: Path | str | None = None) -> dict:
+    """Measure the attribution ``methods`` (default: all registered) on ``split`` of the dataset
+    at ``dataset_path``: replace-and-detect, deletion, randomisation and, in a synthetic world,
+    ground truth (see the module docstring). At most ``max_outfits`` corrupted outfits, good
+    outfits (deletion, randomisation) and ground-truth outfits each; ``margin`` in logit points;
+    ``options`` per method go to :func:`~explain.attribution.attribute` (``{"ig": {"steps":
+    16}}``). With ``plots_dir``, PNG plots are written there. ``model`` is not changed.
+
+    Returns ``{"methods": {name: {"top1_item", "top1_item_group", "mrr", "deletion_auc",
+    "randomisation": {"passed", "spearman", ...}, "ground_truth": {...} or None, ...}},
+    "random": {...}, "outfits": N, ...}``, JSON-ready (None where a number is undefined)."""
+    known = list_methods()
+    methods = list(dict.fromkeys(methods)) if methods else known
+    for m in methods:
+        if m not in known:
+            raise OutfitError(f"unknown attribution method {m!r}",
+                              hint="known attribution methods: " + ", ".join(known))
+    if max_outfits < 1:
+        raise OutfitError(f"max_outfits must be at least 1, got {max_outfits}")
+    options = {k: dict(v) for k, v in (options or {}).items()}
+    was_training = model.grader.training
+    try:
+        report = _evaluate(dataset_path, model, methods, split, int(max_outfits), float(margin),
+                           int(seed), options, cache_dir)
+    finally:
+        model.grader.train(was_training)
+    if plots_dir is not None:
+        report["plots"] = [str(p) for p in save_explainer_plots(report, plots_dir)]
+    return report
+
+
+def _evaluate(dataset_path: Path | str, model: GraderModel, methods: list[str], split: str,
+              max_outfits: int, margin: float, seed: int, options: dict[str, dict],
+              cache_dir: Path | str | None) -> dict:
+    ds = load_dataset(dataset_path, split=split)
+    items = list(ds.items.values())
+    table = model.item_table(items, cache_dir=cache_dir)
+    ref = _reference(dataset_path, ds, table, model, cache_dir)
+    groups = model.layout.names
+    n_groups = len(groups)
+    rng = np.random.default_rng(seed)
+
+    good = [o for o in ds.outfits if not o.problems()]
+    good = [good[k] for k in rng.permutation(len(good))]
+    donors: dict[str, list[int]] = {}
+    for it in items:
+        donors.setdefault(it.semantic_category, []).append(table.index[it.id])
+    corruptions: list[Corruption] = []
+    tried = 0
+    for o in good:
+        if len(corruptions) >= max_outfits:
+            break
+        tried += 1
+        c = make_corruption(o.items, table, model, donors, rng, margin=margin)
+        if c is not None:
+            corruptions.append(c)
+
+    # good outfits for deletion and randomisation: those whose logit stands at least `margin`
+    # above their all-means version (the others have nothing to delete)
+    inputs: list[OutfitInput] = []
+    for o in good[:max_outfits]:
+        inp, _ = outfit_input(o.items, model, features=table, reference=ref)
+        inputs.append(inp)
+    random_orders = [[rng.permutation(inp.n * n_groups) for _ in range(RANDOM_ORDERS)]
+                     for inp in inputs]
+    random_curves = [deletion_curves(inp, orders)
+                     for inp, orders in zip(inputs, random_orders, strict=True)]
+    usable = [k for k, z in enumerate(random_curves) if z[0, 0] - z[0, -1] >= margin]
+    rand_auc, rand_curve = [], []
+    for k in usable:
+        parts = [_normalised(z) for z in random_curves[k]]
+        rand_auc.append(float(np.mean([a for a, _ in parts])))
+        rand_curve.append(np.mean([c for _, c in parts], axis=0))
+
+    cases = ground_truth_cases(dataset_path, ds)
+    if cases is not None:
+        cases = [cases[k] for k in rng.permutation(len(cases))][:max_outfits]
+    rand_model = randomised_model(model, seed)
+
+    per_method: dict[str, dict] = {}
+    for name in methods:
+        explain = _Explainer(name, ref, options.get(name, {}))
+
+        by_group = True
+        top_item, top_pair, rr = [], [], []
+        for c in corruptions:
+            att = explain(c.items, model, c.features)
+            if att is None:
+                continue
+            by_group = att.by_group
+            top_item.append(rank_of(att.item_totals, c.index)[0])
+            if att.by_group:
+                t1, r = rank_of(att.values, c.index * n_groups + c.group)
+                top_pair.append(t1)
+                rr.append(r)
+            else:
+                rr.append(rank_of(att.item_totals, c.index)[1])
+
+        aucs, curves, rhos = [], [], []
+        for k, inp in enumerate(inputs):
+            att = explain(inp.items, model, table)
+            if att is None:
+                continue
+            by_group = att.by_group
+            if k in usable:
+                z = deletion_curves(inp, [deletion_order(att)])[0]
+                a, curve = _normalised(z)
+                aucs.append(a)
+                curves.append(curve)
+            r_att = explain(inp.items, rand_model, table)
+            if r_att is not None:
+                flat = (lambda x: x.values) if att.by_group else (lambda x: x.item_totals)
+                rhos.append(spearman(flat(att), flat(r_att)))
+
+        truth = None
+        if cases is not None:
+            gt_item, gt_group = [], []
+            by_prop: dict[str, dict[str, list[float]]] = {}
+            for case in cases:
+                att = explain(case.items, model, table)
+                if att is None:
+                    continue
+                hit = rank_of(att.item_totals, case.culprit)[0]
+                gt_item.append(hit)
+                group_hit = None
+                if att.by_group and case.group is not None:
+                    group_hit = rank_of(att.values[case.culprit], groups.index(case.group))[0]
+                    gt_group.append(group_hit)
+                for p in case.properties:
+                    entry = by_prop.setdefault(p, {"item": [], "group": []})
+                    entry["item"].append(hit)
+                    if group_hit is not None and p in PROPERTY_GROUPS:
+                        entry["group"].append(group_hit)
+            truth = {"top1_item": _mean(gt_item),
+                     "top1_group": _mean(gt_group) if by_group else None,
+                     "outfits": len(gt_item), "group_outfits": len(gt_group) if by_group else 0,
+                     "by_property": {p: {"outfits": len(v["item"]), "top1_item": _mean(v["item"]),
+                                         "top1_group": _mean(v["group"])
+                                         if by_group and p in PROPERTY_GROUPS else None}
+                                     for p, v in sorted(by_prop.items())}}
+
+        rho = _mean(rhos)
+        per_method[name] = {
+            "top1_item": _mean(top_item),
+            "top1_item_group": _mean(top_pair) if by_group else None,
+            "mrr": _mean(rr),
+            "deletion_auc": _mean(aucs),
+            "deletion_curve": np.mean(curves, axis=0).tolist() if curves else None,
+            "randomisation": {"passed": None if rho is None else bool(rho < RANDOMISATION_THRESHOLD),
+                              "spearman": rho, "threshold": RANDOMISATION_THRESHOLD,
+                              "outfits": len(rhos)},
+            "ground_truth": truth,
+            "by_group": by_group,
+            "outfits": len(top_item),
+            "skipped": explain.skipped,
+        }
+
+    sizes = [len(c.items) for c in corruptions]
+    random = {**random_baseline(sizes, n_groups), "deletion_auc": _mean(rand_auc),
+              "deletion_curve": np.mean(rand_curve, axis=0).tolist() if rand_curve else None,
+              "ground_truth": None if cases is None else {
+                  "top1_item": random_baseline([len(c.items) for c in cases],
+                                               n_groups)["top1_item"],
+                  "top1_group": 1.0 / n_groups}}
+    report = {
+        "dataset": str(dataset_path), "split": split, "methods": per_method, "random": random,
+        "outfits": len(corruptions), "tried": tried,
+        "outfit_sizes": {str(n): sizes.count(n) for n in sorted(set(sizes))}, "margin": margin, "seed": seed,
+        "groups": list(groups), "reference": ref.source,
+        "deletion_outfits": len(usable), "randomisation_outfits": len(inputs),
+        "ground_truth_outfits": None if cases is None else len(cases),
+        "corrupted_groups": {g: sum(c.group == k for c in corruptions)
+                             for k, g in enumerate(groups)},
+        "notes": [
+            "top1/mrr: ties broken at random in expectation; mrr ranks the (item, group) pair, "
+            "or the item for methods without group values (random: mrr_item)",
+            "deletion_auc: most positive pair deleted first (to its category mean), curve "
+            "normalised from 1 (outfit) to 0 (all means); lower is better",
+            f"randomisation: passed when the mean Spearman correlation between the trained and "
+            f"a re-initialised grader's attributions is below {RANDOMISATION_THRESHOLD}",
+            "ground_truth: formality and season violations count for the item metric only "
+            "(they have no feature group)",
+        ],
+    }
+    return _round(report)
+
+
+# ----------------------------------------------------------------------------- output
+def explainer_table(report: Mapping[str, Any]) -> str:
+    """The report as a text table: one row per method and one for the random ranking."""
+
+    def cell(v: Any, width: int = 10) -> str:
+        return f"{'-':>{width}}" if v is None else f"{v:>{width}.3f}"
+
+    has_truth = report.get("ground_truth_outfits") is not None
+    head = (f"{'method':<16}{'top1 item':>10}{'top1 pair':>10}{'MRR':>10}{'deletion':>10}"
+            f"  {'randomisation':<18}")
+    if has_truth:
+        head += f"{'truth item':>11}{'truth grp':>11}"
+    lines = [f"{report['dataset']} ({report['split']} split): {report['outfits']} corrupted "
+             f"outfits, {report['deletion_outfits']} for deletion, "
+             f"{report['randomisation_outfits']} for randomisation"
+             + (f", {report['ground_truth_outfits']} with a known culprit" if has_truth else ""),
+             head]
+    for name, m in report["methods"].items():
+        rnd = m["randomisation"]
+        check = ("-" if rnd["passed"] is None else
+                 f"{'pass' if rnd['passed'] else 'FAIL'} (rho {rnd['spearman']:+.2f})")
+        row = (f"{name:<16}{cell(m['top1_item'])}{cell(m['top1_item_group'])}{cell(m['mrr'])}"
+               f"{cell(m['deletion_auc'])}  {check:<18}")
+        if has_truth:
+            gt = m["ground_truth"] or {}
+            row += cell(gt.get("top1_item"), 11) + cell(gt.get("top1_group"), 11)
+        lines.append(row)
+    r = report["random"]
+    row = (f"{'random':<16}{cell(r['top1_item'])}{cell(r['top1_item_group'])}{cell(r['mrr'])}"
+           f"{cell(r['deletion_auc'])}  {'-':<18}")
+    if has_truth:
+        gt = r["ground_truth"] or {}
+        row += cell(gt.get("top1_item"), 11) + cell(gt.get("top1_group"), 11)
+    lines.append(row)
+    lines.append("(top1/MRR: higher is better; deletion AUC: lower is better; random MRR of a "
+                 f"whole item: {r['mrr_item']:.3f})" if r.get("mrr_item") is not None else
+                 "(top1/MRR: higher is better; deletion AUC: lower is better)")
+    return "\n".join(lines)
+
+
+def save_explainer_plots(report: Mapping[str, Any], out_dir: Path | str) -> list[Path]:
+    """Write ``explainer_top1.png`` (top-1 accuracy per method beside the random ranking) and
+    ``explainer_deletion.png`` (mean normalised deletion curves) into ``out_dir`` (created),
+    plus ``explainer_ground_truth.png`` in a synthetic world; returns the paths written."""
+    from matplotlib.figure import Figure  # object-oriented API: no display, no global state
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    names = list(report["methods"])
+    methods = report["methods"]
+    rnd = report["random"]
+    x = np.arange(len(names))
+    paths = []
+
+    def bars(title: str, series: Sequence[tuple[str, list, float | None, str]], file: str) -> None:
+        fig = Figure(figsize=(max(6.4, 1.0 * len(names) + 2), 4.6), layout="constrained")
+        ax = fig.add_subplot()
+        width = 0.8 / len(series)
+        for k, (label, values, chance, color) in enumerate(series):
+            pos = x - 0.4 + width * (k + 0.5)
+            ax.bar(pos, [np.nan if v is None else v for v in values], width, color=color,
+                   label=label)
+            for p, v in zip(pos, values, strict=True):  # the value, so that 0 is not "n/a"
+                ax.text(p, 0.01 if v is None else v + 0.01, "n/a" if v is None else f"{v:.2f}",
+                        ha="center", va="bottom", fontsize="x-small", color="0.3")
+            if chance is not None:
+                ax.axhline(chance, color=color, linestyle="--", linewidth=1.2,
+                           label=f"random ({label}): {chance:.2f}")
+        ax.set_xticks(x, names, rotation=20, ha="right")
+        ax.set_ylim(0, 1.08)
+        ax.set_ylabel("Top-1 accuracy")
+        ax.set_title(title, fontsize="medium")
+        ax.grid(True, axis="y", alpha=0.3)
+        fig.legend(loc="outside lower center", ncols=2, fontsize="small", frameon=False)
+        path = out / file
+        fig.savefig(path, dpi=120)
+        paths.append(path)
+
+    bars(f"Replace-and-detect: the replaced item/pair ranked first ({report['outfits']} "
+         f"outfits, {report['split']} split)",
+         [("item", [methods[n]["top1_item"] for n in names], rnd["top1_item"], "tab:blue"),
+          ("item + group", [methods[n]["top1_item_group"] for n in names],
+           rnd["top1_item_group"], "tab:orange")], "explainer_top1.png")
+
+    fig = Figure(figsize=(7.2, 6.0), layout="constrained")
+    ax = fig.add_subplot()
+    grid = np.linspace(0, 1, CURVE_POINTS)
+    markers = "osD^vPX*"  # methods often agree: distinct markers keep overlapping curves visible
+    for k, n in enumerate(names):
+        curve = methods[n]["deletion_curve"]
+        if curve is not None:
+            ax.plot(grid, curve, linewidth=1.4, marker=markers[k % len(markers)],
+                    markersize=5, markevery=(k % 3, 3), fillstyle="none",
+                    label=f"{n} (AUC {methods[n]['deletion_auc']:.3f})")
+    if rnd["deletion_curve"] is not None:
+        ax.plot(grid, rnd["deletion_curve"], color="0.3", linestyle="--", linewidth=1.6,
+                label=f"random order (AUC {rnd['deletion_auc']:.3f})")
+    ax.axhline(0, color="0.75", linewidth=0.8)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("Fraction of (item, group) pairs set to their category mean")
+    ax.set_ylabel("Normalised logit (1: outfit, 0: all means)")
+    ax.set_title(f"Deletion, most helpful pair first ({report['deletion_outfits']} good "
+                 "outfits; lower AUC is better)", fontsize="medium")
+    ax.grid(True, alpha=0.3)
+    fig.legend(loc="outside lower center", ncols=2, fontsize="small", frameon=False)
+    path = out / "explainer_deletion.png"
+    fig.savefig(path, dpi=120)
+    paths.append(path)
+
+    if report.get("ground_truth_outfits"):
+        gt = rnd["ground_truth"]
+        bars(f"Ground truth: the culprit ranked first ({report['ground_truth_outfits']} bad "
+             "outfits)",
+             [("item", [(methods[n]["ground_truth"] or {}).get("top1_item") for n in names],
+               gt["top1_item"], "tab:green"),
+              ("group within the item",
+               [(methods[n]["ground_truth"] or {}).get("top1_group") for n in names],
+               gt["top1_group"], "tab:purple")], "explainer_ground_truth.png")
+    return paths
