@@ -1,0 +1,100 @@
+"""The explainer's speed: milliseconds per outfit for every attribution method and for the
+pixel heat maps of all an outfit's photos.
+
+Needs a trained model and its synthetic world (``--model``, ``--world``); without them it makes
+a 600-outfit world and trains the default model on it first. Prints one JSON object:
+
+  ms_per_outfit          median over --outfits test outfits of attribute(...) for each method,
+                         features already computed (as the web app has them)
+  pixel_ms_per_outfit    median time of the heat maps of all the outfit's photos, per pixel
+                         method (photos decoded beforehand)
+  grading_ms             one forward pass of the grader on the same outfit, the floor the
+                         attribution times are measured against
+Targets (issue 5): gxa <= 10 ms, shapley-items <= 50 ms, Grad-CAM for all photos <= 150 ms,
+on 2 cores. Run: .venv/bin/python bench/explain_speed.py [--model DIR --world DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", type=Path, default=None)
+    p.add_argument("--world", type=Path, default=None)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--outfits", type=int, default=30)
+    p.add_argument("--pixel-outfits", type=int, default=8)
+    return p
+
+
+def _median_ms(fn, runs) -> float:
+    fn(runs[0])
+    times = []
+    for r in runs:
+        t = time.perf_counter()
+        fn(r)
+        times.append(time.perf_counter() - t)
+    return round(1000 * statistics.median(times), 2)
+
+
+def main(args: argparse.Namespace) -> dict:
+    from data.loaders import load_dataset
+    from explain import attribute, list_methods
+    from grader import load_model
+    from grader.preprocess import load_image_tensor
+
+    torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.model and args.world:
+            model_dir, world = args.model, args.world
+        else:
+            from data.synth import generate_world
+            from grader import TrainConfig, train
+
+            world, model_dir = Path(tmp) / "world", Path(tmp) / "model"
+            generate_world(world, n_outfits=600, seed=0)
+            train(TrainConfig(dataset=str(world), out=str(model_dir), progress=False))
+        model = load_model(model_dir)
+        test = load_dataset(world, split="test")
+        outfits = [[test.items[i] for i in o.item_ids] for o in test.outfits[:args.outfits]]
+        table = model.item_table(list(test.items.values()))
+        out = {"threads": args.threads, "outfits": len(outfits),
+               "mean_items": round(sum(map(len, outfits)) / len(outfits), 2)}
+
+        def grade(items):
+            with torch.no_grad():
+                model.logits(table, [[it.id for it in items]])
+
+        out["grading_ms"] = _median_ms(grade, outfits)
+        out["ms_per_outfit"] = {
+            m: _median_ms(lambda items, m=m: attribute(items, model, m, features=table), outfits)
+            for m in list_methods()}
+        try:
+            from explain.pixels import pixel_maps
+        except ImportError:
+            return out
+        few = outfits[:args.pixel_outfits]
+        photos = {id(items): load_image_tensor(items, model.prep) for items in few}
+        out["pixel_ms_per_outfit"] = {
+            m: _median_ms(lambda items, m=m: pixel_maps(items, model, m, images=photos[id(items)],
+                                                       features=table), few)
+            for m in ("gradcam", "saliency", "ig")}
+        return out
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(get_args_parser().parse_args())))
