@@ -227,22 +227,53 @@ class ClosetScorer:
         """States ``parents`` of ``part`` each without row ``old_rows`` (-1: nothing)."""
         return self.change(part, parents, old_rows, np.full(len(parents), -1))
 
+    def child_keys(self, part: Partial, parents: np.ndarray, new_rows: np.ndarray
+                   ) -> torch.Tensor:
+        """The set keys of states ``parents`` of ``part`` each with ``new_rows`` added."""
+        idx = torch.as_tensor(parents, device=self.device, dtype=torch.int64)
+        return part.key[idx] + self._hash[self._index(new_rows)]
+
     @torch.no_grad()
-    def expand(self, part: Partial, parents: np.ndarray, new_rows: np.ndarray
-               ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Logits and set keys of states ``parents`` of ``part`` each with ``new_rows`` added
-        (-1: nothing), without building the new states (beam search keeps only a few)."""
+    def expand(self, part: Partial, parents: np.ndarray, new_rows: np.ndarray) -> torch.Tensor:
+        """Logits of states ``parents`` of ``part`` each with ``new_rows`` added (-1: nothing),
+        without building the new states (beam search keeps only a few)."""
         t = self._terms
         if t is None:
-            child = self.extend(part, parents, new_rows)
-            return self.grade(child), child.key
+            return self.grade(self.extend(part, parents, new_rows))
         idx = torch.as_tensor(parents, device=self.device, dtype=torch.int64)
         on_i = self._index(new_rows)
         slot = self._slot[on_i]
         was_empty = (on_i < self._n) & (part.filled[idx, slot] == 0)
         h = part.h[idx] + self._first_stack[on_i + (self._n + 1) * was_empty.to(torch.int64)]
         pv = part.pair_value[idx] + ((part.pair_sum * t.pair_weight)[idx] * self._pair[on_i]).sum(1)
-        return self.grader.head(h, pv).float().cpu(), part.key[idx] + self._hash[on_i]
+        return self.grader.head(h, pv).float().cpu()
+
+    @torch.no_grad()
+    def change_logits(self, part: Partial, parents: np.ndarray, off: np.ndarray,
+                      on: np.ndarray) -> torch.Tensor:
+        """Logits of :meth:`change` without building the changed states (hill climbing
+        grades hundreds of moves and keeps one)."""
+        t = self._terms
+        if t is None:
+            return self.grade(self.change(part, parents, off, on))
+        idx = torch.as_tensor(parents, device=self.device, dtype=torch.int64)
+        off_i, on_i = self._index(off), self._index(on)
+        has_off, has_on = off_i < self._n, on_i < self._n
+        slot_off, slot_on = self._slot[off_i], self._slot[on_i]
+        filled = part.filled[idx]
+        left = filled.gather(1, slot_off[:, None])[:, 0] - has_off.to(filled.dtype)
+        now_empty = has_off & (left == 0)
+        before_on = filled.gather(1, slot_on[:, None])[:, 0] - (
+            has_off & (slot_off == slot_on)).to(filled.dtype)
+        was_empty = has_on & (before_on == 0)
+        stride = self._n + 1
+        h = (part.h[idx] - self._first_stack[off_i + stride * now_empty.to(torch.int64)]
+             + self._first_stack[on_i + stride * was_empty.to(torch.int64)])
+        ps = part.pair_sum[idx] - self._pair[off_i]
+        weighted = ps * t.pair_weight
+        pv = (part.pair_value[idx] - (weighted * self._pair[off_i]).sum(1)
+              + (weighted * self._pair[on_i]).sum(1))
+        return self.grader.head(h, pv).float().cpu()
 
     @torch.no_grad()
     def grade(self, part: Partial) -> torch.Tensor:

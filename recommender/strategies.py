@@ -238,13 +238,6 @@ def _jaccard(rows: np.ndarray) -> np.ndarray:
     return shared / np.maximum(1, n_items[:, None] + n_items[None, :] - shared)
 
 
-def _best_distinct(keys: torch.Tensor, logits: torch.Tensor) -> np.ndarray:
-    """Indices of the best-scored entry of each distinct key, best first."""
-    order = torch.argsort(logits, descending=True, stable=True).numpy()
-    _, first = np.unique(keys.cpu().numpy()[order], return_index=True)
-    return order[np.sort(first)]
-
-
 def _options(problem: SearchProblem, step: _Step, states: np.ndarray,
              shortlist: Shortlist | None) -> list[np.ndarray]:
     candidates = problem.candidate_rows[step.slot]
@@ -310,17 +303,21 @@ def beam_search(problem: SearchProblem, scorer: ClosetScorer, *, beam: int = 16,
             rows.append(r)
         parent = np.concatenate(parents).astype(np.int64)
         row = np.concatenate(rows).astype(np.int64)
-        z, keys = scorer.expand(part, parent, row)
-        distinct = _best_distinct(keys, z)  # a set of items reached in two orders: once
-        children = _child_rows(states, parent[distinct], row[distinct])
-        child_group = group[parent[distinct]]
+        # a set of items reached in two orders (accessories) is graded once
+        _, first = np.unique(scorer.child_keys(part, parent, row).cpu().numpy(),
+                             return_index=True)
+        first.sort()
+        parent, row = parent[first], row[first]
+        z = scorer.expand(part, parent, row)
+        children = _child_rows(states, parent, row)
+        child_group = group[parent]
         chosen = []
         for g in range(len(steps)):
             members = np.flatnonzero(child_group == g)
             width = pool if last else main_beam if k < depth else beam
-            pick = _select(children[members], z[distinct][members], width,
+            pick = _select(children[members], z[members], width,
                            0.0 if last else diversity)
-            chosen.append(distinct[members[pick]])
+            chosen.append(members[pick])
         keep = np.concatenate(chosen)
         part = scorer.extend(part, parent[keep], row[keep])
         logits, group = z[keep], group[parent[keep]]
@@ -395,20 +392,21 @@ def _refine(problem: SearchProblem, scorer: ClosetScorer, start: Sequence[Candid
         for j, i in enumerate(climbing):
             padded[j, :len(rows[i])] = rows[i]
         parents = np.concatenate([np.full(len(off), j) for j, (off, _on) in enumerate(moves)])
-        moved = scorer.change(scorer.start(padded), parents,
-                              np.concatenate([off for off, _on in moves]),
-                              np.concatenate([on for _off, on in moves]))
-        z = scorer.grade(moved)
+        offs = np.concatenate([off for off, _on in moves])
+        ons = np.concatenate([on for _off, on in moves])
+        z = scorer.change_logits(scorer.start(padded), parents, offs, ons)
         better = []
         for j, part in enumerate(torch.split(z, [len(off) for off, _on in moves])):
             best = int(torch.argmax(part))
             i = climbing[j]
             if float(part[best]) > logit[i] + 1e-6:
-                state = moved.rows[int(parents.searchsorted(j)) + best].cpu().numpy()
-                rows[i], logit[i] = state[state >= 0], float(part[best])
+                m = int(parents.searchsorted(j)) + best
+                state = rows[i][rows[i] != offs[m]]
+                rows[i] = state if ons[m] < 0 else np.append(state, ons[m])
+                logit[i] = float(part[best])
                 better.append(i)
         climbing = better
-    return [Candidate(tuple(int(r) for r in rs), z) for rs, z in zip(rows, logit, strict=True)]
+    return [Candidate(tuple(int(r) for r in rs), lg) for rs, lg in zip(rows, logit, strict=True)]
 
 
 # --------------------------------------------------------------------------- enumeration

@@ -299,6 +299,14 @@ def test_taking_off_and_putting_on_items_grades_like_the_whole_outfit(grader_kin
         [row["tops-0"], row["bottoms-0"], row["shoes-0"], row["bags-0"], row["hats-0"]],
         [row["tops-0"], row["bottoms-0"], row["bags-0"], row["shoes-2"]]])
     assert torch.allclose(scorer.grade(moved), expected, atol=1e-5)
+    # the same moves graded without building them (hill climbing), and several at once
+    both = scorer.change_logits(part, np.zeros(4, dtype=np.int64), off, on)
+    assert torch.allclose(both, expected, atol=1e-5)
+    swap_same_slot = scorer.change_logits(part, np.zeros(1, dtype=np.int64),
+                                          np.array([row["shoes-0"]]), np.array([row["shoes-1"]]))
+    assert torch.allclose(swap_same_slot, scorer.logits([[row["tops-0"], row["bottoms-0"],
+                                                           row["shoes-1"], row["bags-0"]]]),
+                          atol=1e-5)
     sets = [set(r[r >= 0].tolist()) for r in moved.states()]
     assert sets[1] == {row["tops-0"], row["bottoms-0"], row["shoes-0"]}
 
