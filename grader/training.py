@@ -78,6 +78,13 @@ class TrainConfig:
     # Stage 2 validates and keeps an exponential moving average of the weights (Polyak
     # averaging); 0 turns it off. On a 4,000-outfit world: valid AUC +0.004 to +0.008.
     average_decay: float = 0.995
+    # Share of items whose style embedding is blanked in each training example, so that the
+    # grader reads colour, shape and pattern from their named groups (which the explainer can
+    # name) rather than from the style embedding, which sees everything. 0 turns it off. On a
+    # 4,000-outfit world, 0.5 against 0: test AUC 0.989 vs 0.984, FITB 0.984 vs 0.976, and
+    # gradient x activation names the violated property of a bad outfit's culprit in 99 % of
+    # cases instead of 64 % (outfit evaluate-explainer).
+    style_dropout: float = 0.5
     negatives: int = 2  # swapped negatives per outfit and epoch
     use_labelled: bool = True  # add the train split's labelled compatibility questions
     device: str = "cpu"
@@ -180,12 +187,20 @@ class _Heads(nn.Module):
 class _Scorer(nn.Module):
     """Stage-2 module: cached colour/trunk features of padded outfits -> logits."""
 
-    def __init__(self, fn: ItemFeatureNet, grader: nn.Module) -> None:
+    def __init__(self, fn: ItemFeatureNet, grader: nn.Module, style_dropout: float = 0.0) -> None:
         super().__init__()
         self.fn, self.grader = fn, grader
+        self.style_dropout = style_dropout
+        self.style = fn.layout.slice("style")
 
     def forward(self, color, trunk, slots, mask):  # (B, S, 15), (B, S, C), (B, S), (B, S)
-        return self.grader(self.fn.features_from(color, trunk), slots, mask)
+        feats = self.fn.features_from(color, trunk)
+        if self.training and self.style_dropout > 0:
+            keep = torch.rand(feats.shape[:-1], device=feats.device) >= self.style_dropout
+            blank = torch.ones_like(feats)
+            blank[..., self.style] = keep.unsqueeze(-1).to(feats.dtype)
+            feats = feats * blank
+        return self.grader(feats, slots, mask)
 
 
 def _progress(cfg: TrainConfig, dist: Dist, total: int, desc: str):
@@ -317,7 +332,7 @@ def _train(cfg: TrainConfig, dist: Dist) -> tuple[dict, GraderModel]:
                           range(n_train), labelled=labelled, negatives=cfg.negatives,
                           sub_outfit_rate=cfg.sub_outfit_rate)
     valid_q = question_set(valid_ds, index)
-    scorer = _Scorer(fn, grader).to(device)
+    scorer = _Scorer(fn, grader, cfg.style_dropout).to(device)
     ddp_scorer = dist.wrap(scorer)
     opt = torch.optim.AdamW([p for p in scorer.parameters() if p.requires_grad], lr=cfg.lr,
                             weight_decay=cfg.weight_decay)

@@ -128,6 +128,9 @@ def demo(n_outfits: int | None) -> None:
 @click.option("--image-size", default=64, show_default=True, type=click.IntRange(16, 1024))
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=2))
 @click.option("--patience", default=8, show_default=True, type=click.IntRange(min=1))
+@click.option("--style-dropout", default=0.5, show_default=True, type=click.FloatRange(0, 1),
+              help="Share of items whose style embedding is blanked in training, so that the "
+                   "grader reads colour, shape and pattern from their named groups.")
 @click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--version", "version", default="nondisjoint", show_default=True,
@@ -138,8 +141,8 @@ def demo(n_outfits: int | None) -> None:
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def train(dataset: Path, out_dir: Path, arch: str, backbone: str, weights: str,
           freeze_backbone: bool, epochs: int, feature_epochs: int, image_size: int,
-          batch_size: int, patience: int, device: str, seed: int, version: str,
-          cache_dir: Path | None, resume: bool, quiet: bool) -> None:
+          batch_size: int, patience: int, style_dropout: float, device: str, seed: int,
+          version: str, cache_dir: Path | None, resume: bool, quiet: bool) -> None:
     """Train an outfit grader (item-feature CNN + grader) on a dataset."""
     from grader import TrainConfig
     from grader import train as run_training
@@ -147,7 +150,8 @@ def train(dataset: Path, out_dir: Path, arch: str, backbone: str, weights: str,
     cfg = TrainConfig(dataset=str(dataset), out=str(out_dir), arch=arch, backbone=backbone,
                       weights=weights, freeze_backbone=freeze_backbone, epochs=epochs,
                       feature_epochs=feature_epochs, image_size=image_size,
-                      batch_size=batch_size, patience=patience, device=device, seed=seed,
+                      batch_size=batch_size, patience=patience, style_dropout=style_dropout,
+                      device=device, seed=seed,
                       version=version, cache_dir=str(cache_dir) if cache_dir else None,
                       resume=resume, progress=not quiet)
     card = run_training(cfg)

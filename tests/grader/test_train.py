@@ -108,3 +108,33 @@ def test_weight_average_tracks_the_parameters_and_puts_the_live_ones_back():
     restored = train_module._Average(module, decay=0.5)
     restored.load_state_dict(average.state_dict())
     assert torch.equal(restored.shadow[0], average.shadow[0]) and restored.updates == 1
+
+
+def test_style_dropout_blanks_style_only_in_training():
+    from grader.features import ItemFeatureNet
+
+    torch.manual_seed(0)
+    fn = ItemFeatureNet(["a", "b"], ["solid", "stripes"], backbone="small", style_dim=4)
+    seen = []
+
+    class Spy(torch.nn.Module):
+        def forward(self, feats, slots, mask):
+            seen.append(feats.detach().clone())
+            return feats.sum((1, 2))
+
+    scorer = train_module._Scorer(fn, Spy(), style_dropout=0.5)
+    color, trunk = torch.rand(64, 3, 15), torch.randn(64, 3, fn.trunk_dim)
+    slots, mask = torch.zeros(64, 3, dtype=torch.long), torch.ones(64, 3, dtype=torch.bool)
+    fn.eval()
+    full = fn.features_from(color, trunk).detach()
+    scorer.train()
+    scorer(color, trunk, slots, mask)
+    style = fn.layout.slice("style")
+    blanked = (seen[0][..., style] == 0).all(-1)  # (64, 3): items whose style was blanked
+    assert 0.3 < blanked.float().mean() < 0.7  # about half of them
+    other = [s for s in (fn.layout.slice(g) for g in ("color", "shape", "pattern"))]
+    assert all(torch.allclose(seen[0][..., s], full[..., s], atol=1e-6) for s in other)
+    assert torch.allclose(seen[0][~blanked][:, style], full[~blanked][:, style], atol=1e-6)
+    scorer.eval()
+    scorer(color, trunk, slots, mask)
+    assert torch.allclose(seen[1], full, atol=1e-6)  # grading never blanks anything
