@@ -168,8 +168,19 @@ class Attribution:
             flat = [(i, None, float(v)) for i, v in enumerate(self.item_totals)]
         return sorted(flat, key=lambda t: (t[2], t[0], -1 if t[1] is None else t[1]))
 
+    @property
+    def item_blame(self) -> np.ndarray:
+        """``(n_items,)``: how much each item pulls the score down, as a person asks "which
+        item is the problem": the value of its most harmful property where the method splits
+        items by group (a clashing colour is the problem even if the shape is right), else its
+        total."""
+        if self.by_group:
+            return np.nanmin(self.values, axis=1)
+        return self.item_totals
+
     def most_harmful_item(self) -> int:
-        return int(np.argmin(self.item_totals))
+        """Index of the item with the most harmful property (:attr:`item_blame`)."""
+        return int(np.argmin(self.item_blame))
 
     def to_dict(self) -> dict:
         def num(v: float | None) -> float | None:

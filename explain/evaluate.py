@@ -13,7 +13,9 @@ replace-and-detect (Tangseng & Okatani, arXiv 1901.04870)
     The corrupted outfit is kept only when the grader's logit falls by at least ``margin``: the
     grader itself then says the outfit got worse, and the replaced (item, group) pair is what
     made it so, whatever the grader learned. A truthful explanation of the corrupted outfit
-    ranks that item first (most negative item total) and that pair first. Reported: top-1
+    ranks that item first (the item whose most harmful pair is most negative,
+    :attr:`~explain.attribution.Attribution.item_blame`, which is how the product picks the item
+    to swap; ``top1_item_total`` ranks by item totals instead) and that pair first. Reported: top-1
     accuracy for the item (``top1_item``) and for the pair (``top1_item_group``), and the mean
     reciprocal rank of the pair (``mrr``; of the item for a method that attributes whole items
     only, ``shapley-items``, whose group metrics are None). Ties are broken at random, in
@@ -475,13 +477,14 @@ def _evaluate(dataset_path: Path | str, model: GraderModel, methods: list[str], 
         explain = _Explainer(name, ref, options.get(name, {}))
 
         by_group = True
-        top_item, top_pair, rr = [], [], []
+        top_item, top_total, top_pair, rr = [], [], [], []
         for c in corruptions:
             att = explain(c.items, model, c.features)
             if att is None:
                 continue
             by_group = att.by_group
-            top_item.append(rank_of(att.item_totals, c.index)[0])
+            top_item.append(rank_of(att.item_blame, c.index)[0])
+            top_total.append(rank_of(att.item_totals, c.index)[0])
             if att.by_group:
                 t1, r = rank_of(att.values, c.index * n_groups + c.group)
                 top_pair.append(t1)
@@ -507,24 +510,31 @@ def _evaluate(dataset_path: Path | str, model: GraderModel, methods: list[str], 
 
         truth = None
         if cases is not None:
-            gt_item, gt_group = [], []
+            gt_item, gt_total, gt_group, gt_reason = [], [], [], []
             by_prop: dict[str, dict[str, list[float]]] = {}
             for case in cases:
                 att = explain(case.items, model, table)
                 if att is None:
                     continue
-                hit = rank_of(att.item_totals, case.culprit)[0]
+                hit = rank_of(att.item_blame, case.culprit)[0]
                 gt_item.append(hit)
+                gt_total.append(rank_of(att.item_totals, case.culprit)[0])
                 group_hit = None
                 if att.by_group and case.group is not None:
                     group_hit = rank_of(att.values[case.culprit], groups.index(case.group))[0]
                     gt_group.append(group_hit)
+                # the reason named first: the (culprit, violated group) pair ranked first of all,
+                # or the culprit for a property without a group (formality, season)
+                gt_reason.append(rank_of(att.values, case.culprit * n_groups
+                                         + groups.index(case.group))[0]
+                                 if att.by_group and case.group is not None else hit)
                 for p in case.properties:
                     entry = by_prop.setdefault(p, {"item": [], "group": []})
                     entry["item"].append(hit)
                     if group_hit is not None and p in PROPERTY_GROUPS:
                         entry["group"].append(group_hit)
-            truth = {"top1_item": _mean(gt_item),
+            truth = {"top1_item": _mean(gt_item), "top1_item_total": _mean(gt_total),
+                     "top1_reason": _mean(gt_reason),
                      "top1_group": _mean(gt_group) if by_group else None,
                      "outfits": len(gt_item), "group_outfits": len(gt_group) if by_group else 0,
                      "by_property": {p: {"outfits": len(v["item"]), "top1_item": _mean(v["item"]),
@@ -535,6 +545,7 @@ def _evaluate(dataset_path: Path | str, model: GraderModel, methods: list[str], 
         rho = _mean(rhos)
         per_method[name] = {
             "top1_item": _mean(top_item),
+            "top1_item_total": _mean(top_total),
             "top1_item_group": _mean(top_pair) if by_group else None,
             "mrr": _mean(rr),
             "deletion_auc": _mean(aucs),
