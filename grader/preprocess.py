@@ -42,9 +42,19 @@ class Preprocessing:
         return cls(int(d["image_size"]), tuple(int(c) for c in d.get("pad_color", (255,) * 3)))
 
 
+_MAX_SIDE = 2048
+
+
 def photo_to_array(image: Image.Image, prep: Preprocessing) -> np.ndarray:
-    """An RGB PIL image -> ``(3, S, S)`` uint8, padded to a square then resized."""
+    """An RGB PIL image -> ``(3, S, S)`` uint8, padded to a square then resized. A photo
+    longer than ``_MAX_SIDE`` is first shrunk to it (keeping its shape): a 1 x 30,000 strip is
+    within the pixel limit, but its padded square would not be."""
     w, h = image.size
+    if max(w, h) > _MAX_SIDE:
+        f = _MAX_SIDE / max(w, h)
+        image = image.resize((max(1, round(w * f)), max(1, round(h * f))),
+                             Image.Resampling.BILINEAR, reducing_gap=2.0)
+        w, h = image.size
     side = max(w, h)
     if w != h:
         square = Image.new("RGB", (side, side), prep.pad_color)
