@@ -207,10 +207,8 @@ class Attribution:
         return "\n".join(lines)
 
 
-def outfit_input(items: Sequence[Item], model: GraderModel, *, features: FeatureTable | None = None,
-                 reference: FeatureReference | None = None, cache_dir=None
-                 ) -> tuple[OutfitInput, FeatureReference]:
-    """The :class:`OutfitInput` of ``items`` (features from ``features`` or the photos)."""
+def wearable_items(items: Sequence[Item]) -> tuple[Item, ...]:
+    """``items`` as a tuple, refused (naming why) when empty or not wearable together."""
     items = tuple(items)
     if not items:
         raise OutfitError("cannot explain an empty outfit", hint="give at least one item")
@@ -219,6 +217,14 @@ def outfit_input(items: Sequence[Item], model: GraderModel, *, features: Feature
         raise OutfitError("these items cannot be worn together: " + "; ".join(problems),
                           hint="explain a wearable outfit (one item per main slot, shoes, "
                                "at most three accessories)")
+    return items
+
+
+def outfit_input(items: Sequence[Item], model: GraderModel, *, features: FeatureTable | None = None,
+                 reference: FeatureReference | None = None, cache_dir=None
+                 ) -> tuple[OutfitInput, FeatureReference]:
+    """The :class:`OutfitInput` of ``items`` (features from ``features`` or the photos)."""
+    items = wearable_items(items)
     if features is None:
         features = model.item_table(list(items), cache_dir=cache_dir)
     rows = features.rows(it.id for it in items)

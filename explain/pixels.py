@@ -61,11 +61,19 @@ from PIL import Image
 from torch import nn
 
 from grader.api import FeatureTable, GraderModel, slot_ids
-from grader.color import CHROMA_SCALE, WORK_SIZE, _mask_from_lab, _soft_names, color_features, rgb_to_lab
+from grader.color import (
+    CHROMA_SCALE,
+    WORK_SIZE,
+    color_features,
+    foreground_mask_lab,
+    rgb_to_lab,
+    soft_color_names,
+)
 from grader.preprocess import load_image_tensor, to_float
 from outfit.domain import Item, Outfit
 from outfit.errors import OutfitError
 
+from .attribution import wearable_items
 from .methods.ig import path_points
 
 __all__ = ["PixelMaps", "pixel_maps", "pixel_features", "soft_color_features", "gradcam_layer",
@@ -205,11 +213,11 @@ def soft_color_features(images: torch.Tensor, reference: torch.Tensor | None = N
         return x[:, :, step // 2 :: step, step // 2 :: step].permute(0, 2, 3, 1)
 
     with torch.no_grad():
-        weights = _mask_from_lab(rgb_to_lab(sample(reference))).flatten(1).float()
+        weights = foreground_mask_lab(rgb_to_lab(sample(reference))).flatten(1).float()
         weights = weights / weights.sum(1, keepdim=True)
     lab = rgb_to_lab(sample(images))
     pixels = lab.flatten(1, 2)  # (B, N, 3)
-    names = _soft_names(pixels.reshape(-1, 3)).reshape(*pixels.shape[:2], -1)
+    names = soft_color_names(pixels.reshape(-1, 3)).reshape(*pixels.shape[:2], -1)
     dist = torch.bmm(weights[:, None, :].expand(len(pixels), -1, -1), names)[:, 0]
     dist = dist / dist.sum(1, keepdim=True)
     lightness = (pixels[..., 0] / 100.0).clamp(0.0, 1.0)
@@ -308,14 +316,7 @@ class _Context:
 
 
 def _check_items(items: Sequence[Item], images: torch.Tensor | None) -> tuple[Item, ...]:
-    items = tuple(items)
-    if not items:
-        raise OutfitError("cannot explain an empty outfit", hint="give at least one item")
-    problems = Outfit(items).problems()
-    if problems:
-        raise OutfitError("these items cannot be worn together: " + "; ".join(problems),
-                          hint="explain a wearable outfit (one item per main slot, shoes, "
-                               "at most three accessories)")
+    items = wearable_items(items)
     if images is None:
         for it in items:
             if it.image is None:

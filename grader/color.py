@@ -18,6 +18,8 @@ import torch.nn.functional as F
 
 __all__ = [
     "COLOR_NAMES",
+    "foreground_mask_lab",
+    "soft_color_names",
     "COLOR_DIM",
     "COLOR_FEATURE_NAMES",
     "color_features",
@@ -141,7 +143,7 @@ def _prototypes_lab() -> tuple[torch.Tensor, torch.Tensor]:
     return torch.cat([rgb_to_lab(rgb), muted]), onehot
 
 
-def _soft_names(lab: torch.Tensor) -> torch.Tensor:
+def soft_color_names(lab: torch.Tensor) -> torch.Tensor:
     """(N, 3) Lab -> (N, len(COLOR_NAMES)): softmax over -distance/TEMPERATURE, summed per name."""
     protos, onehot = _prototypes_lab()
     return torch.softmax(torch.cdist(lab, protos) / -TEMPERATURE, dim=-1) @ onehot
@@ -153,7 +155,7 @@ def _name_table(device: torch.device) -> torch.Tensor:
     if key not in _table_cache:
         axis = torch.linspace(0.0, 1.0, LUT_LEVELS)
         grid = torch.cartesian_prod(axis, axis, axis)  # r-major, matching _quantised_index
-        table = torch.cat([_soft_names(rgb_to_lab(chunk)) for chunk in grid.split(65536)])
+        table = torch.cat([soft_color_names(rgb_to_lab(chunk)) for chunk in grid.split(65536)])
         _table_cache[key] = table.to(device)
     return _table_cache[key]
 
@@ -172,7 +174,7 @@ def _check(images: torch.Tensor) -> torch.Tensor:
     return images.float()
 
 
-def _mask_from_lab(lab: torch.Tensor) -> torch.Tensor:
+def foreground_mask_lab(lab: torch.Tensor) -> torch.Tensor:
     """``lab`` (B, H, W, 3) -> (B, H, W) bool foreground (see ``foreground_mask``)."""
     b, h, w, _ = lab.shape
     r = max(1, round(0.04 * min(h, w)))  # ring width in pixels
@@ -208,7 +210,7 @@ def foreground_mask(images: torch.Tensor) -> torch.Tensor:
     """
     images = _check(images)
     with torch.no_grad():
-        return _mask_from_lab(rgb_to_lab(images.permute(0, 2, 3, 1)))
+        return foreground_mask_lab(rgb_to_lab(images.permute(0, 2, 3, 1)))
 
 
 def color_features(
@@ -230,7 +232,7 @@ def color_features(
         rgb = images[:, :, step // 2 :: step, step // 2 :: step].permute(0, 2, 3, 1)
         lab = rgb_to_lab(rgb)  # (B, h', w', 3)
         if background is None:
-            weights = _mask_from_lab(lab).flatten(1).float()  # (B, N)
+            weights = foreground_mask_lab(lab).flatten(1).float()  # (B, N)
         else:
             if background.shape != (b, h, w):
                 raise ValueError(f"background must be (B, H, W) = {(b, h, w)}, "
