@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import ExifTags, Image, ImageOps
 
+import webapp.schema as schema_mod
 import webapp.store as store_mod
 from data.loaders import load_dataset
 from outfit.domain import Closet
@@ -441,13 +442,13 @@ def test_a_version_0_database_is_upgraded(tmp_path):
 def test_a_new_step_is_applied_once_and_a_failing_one_rolls_back(tmp_path, monkeypatch):
     store = Store(tmp_path / "c")
     rec = store.add_photo(_photo(), "a.jpg")
-    monkeypatch.setattr(store_mod, "MIGRATIONS",
+    monkeypatch.setattr(schema_mod, "MIGRATIONS",
                         [*MIGRATIONS, ("ALTER TABLE items ADD COLUMN brand TEXT",)])
     Store(store.folder)
     Store(store.folder)  # a second open finds nothing to do
     assert _sql(store, "PRAGMA user_version") == [(SCHEMA_VERSION + 1,)]
     assert _sql(store, "SELECT id, brand FROM items") == [(rec.id, None)]
-    monkeypatch.setattr(store_mod, "MIGRATIONS", [*store_mod.MIGRATIONS, (
+    monkeypatch.setattr(schema_mod, "MIGRATIONS", [*schema_mod.MIGRATIONS, (
         "CREATE TABLE outfits (id TEXT)", "INSERT INTO no_such_table VALUES (1)")])
     with pytest.raises(StoreError, match="no_such_table"):
         Store(store.folder)

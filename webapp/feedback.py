@@ -1,0 +1,86 @@
+"""The closet's thumbs up and down as training data: a Polyvore Outfits dataset that
+``outfit train`` reads (:func:`export_polyvore`)."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from data.dataset import CompatibilityQuestion, Dataset
+from outfit.domain import Outfit
+from webapp.errors import StoreError
+
+if TYPE_CHECKING:
+    from webapp.store import Store
+
+__all__ = ["export_polyvore"]
+
+
+def export_polyvore(store: Store, out_dir: Path | str, *, valid_fraction: float = 0.2,
+                    seed: int = 0) -> dict[str, int]:
+    """Write the thumbs-up outfits as a Polyvore Outfits dataset that ``outfit train`` reads.
+
+    Outfits are split into ``train`` and ``valid`` (``valid_fraction``, at least one when
+    there are two or more; a seeded draw, so the same feedback gives the same split). Each
+    split's ``compatibility_{split}.txt`` holds its outfits (label 1) and the thumbs-down
+    outfits (label 0) whose items all appear in its outfits: the layout can only name items
+    of a split's outfits, so other thumbs-down outfits are left out and counted. Outfits with
+    an item that has no semantic category are left out too. ``out_dir`` must be empty.
+    """
+    from data.polyvore import write_polyvore_outfits  # only this export needs the writer
+
+    out = Path(out_dir)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise StoreError(f"{out} is not an empty folder", hint="choose a new or empty folder")
+    closet = store.closet(available_only=False)
+    counts = {"untagged_outfits": 0, "negatives_left_out": 0}
+    ups: list[Outfit] = []
+    downs: list[tuple[str, ...]] = []
+    for fb in store.feedback():
+        if not all(i in closet for i in fb.item_ids):
+            counts["untagged_outfits"] += 1
+        elif fb.up:
+            ups.append(Outfit(tuple(closet.get(i) for i in fb.item_ids), id=fb.id))
+        else:
+            downs.append(fb.item_ids)
+    if not ups:
+        raise StoreError("no thumbs-up outfit to export",
+                         hint="give some outfits a thumbs up first")
+    order = list(range(len(ups)))
+    random.Random(seed).shuffle(order)
+    n_valid = max(1, round(len(ups) * valid_fraction)) if len(ups) >= 2 else 0
+    chosen = {"valid": sorted(order[:n_valid]), "train": sorted(order[n_valid:])}
+    splits: dict[str, Dataset] = {}
+    placed: set[int] = set()
+    for split in ("train", "valid"):
+        outfits = [ups[k] for k in chosen[split]]
+        items = {it.id: it for o in outfits for it in o}
+        questions = [CompatibilityQuestion(1, o.item_ids) for o in outfits]
+        for n, ids in enumerate(downs):
+            if n not in placed and all(i in items for i in ids):
+                placed.add(n)
+                questions.append(CompatibilityQuestion(0, ids))
+        splits[split] = Dataset("closet-feedback", split, items, tuple(outfits),
+                                compatibility=tuple(questions))
+        counts[f"{split}_outfits"] = len(outfits)
+        counts[f"{split}_items"] = len(items)
+    counts["negatives"] = len(placed)
+    counts["negatives_left_out"] = len(downs) - len(placed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:  # written beside ``out`` and renamed: never half a dataset under its name
+        write_polyvore_outfits(tmp, splits, images=False)
+        (tmp / "images").mkdir()
+        for it in {it.id: it for ds in splits.values() for it in ds.items.values()}.values():
+            shutil.copyfile(str(it.image), tmp / "images" / f"{it.id}.jpg")
+        if out.exists():
+            out.rmdir()
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return counts
