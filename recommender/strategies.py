@@ -247,18 +247,24 @@ def _options(problem: SearchProblem, step: _Step, states: np.ndarray,
 
 
 _MAIN_EXPANSIONS = 2048
+_TAIL_EXPANSIONS = 2048
+_TAIL_WIDEN = 16
 
 
 @register_strategy("beam")
 def beam_search(problem: SearchProblem, scorer: ClosetScorer, *, beam: int = 16,
                 shortlist: Shortlist | None = None, pool: int = 200, diversity: float = 0.0,
-                refine: int = 4, main_beam: int | None = None, **_: object) -> list[Candidate]:
+                refine: int = 4, main_beam: int | None = None, tail_beam: int | None = None,
+                **_: object) -> list[Candidate]:
     """Beam search, one part per step: keep the ``beam`` best partial outfits after each step
     (``main_beam`` while the main pieces are chosen: by default up to four times as many, as
-    long as a main step grades at most ``_MAIN_EXPANSIONS`` outfits; a top and a bottom alone
-    say little about the shoes and accessories that will suit them. On 100 closets of 4 to 8
-    items per slot this finds exhaustive search's best outfit in 80 % of them against 72 % for
-    a uniform width of 16, at the same time). Every
+    long as a main step grades at most ``_MAIN_EXPANSIONS`` outfits, since a top and a bottom
+    alone say little about the shoes and accessories that will suit them; ``tail_beam`` for
+    shoes and accessories: up to sixteen times as many while a step grades at most
+    ``_TAIL_EXPANSIONS``). Small closets thus get a nearly exhaustive search at little cost and
+    large ones keep ``beam``: on 40 closets of 4 to 8 items per slot, beam 16 found exhaustive
+    search's best outfit in 70 % of them with uniform widths, 80 % with the wider main steps
+    and 95 % with both (about 15 -> 30 ms a closet); a 500-item closet keeps width 16. Every
     expansion of every state is graded in one batch by adding its new item to the
     state's running sums; only the states kept are built. The top-and-bottom and one-piece
     beams choose their main pieces side by side (so that a lone top never competes with a
@@ -273,8 +279,11 @@ def beam_search(problem: SearchProblem, scorer: ClosetScorer, *, beam: int = 16,
     if main_beam is None:  # wider while the main steps are cheap: few options per state
         widest = max((len(problem.candidates[s.slot]) for t in trees for s in t), default=1)
         main_beam = max(beam, min(4 * beam, _MAIN_EXPANSIONS // max(1, widest)))
-    if main_beam < 1:
-        raise OutfitError(f"main_beam must be at least 1, got {main_beam}")
+    if tail_beam is None:  # the same for shoes and accessories
+        widest = max((len(problem.candidates[s.slot]) for s in tail), default=1)
+        tail_beam = max(beam, min(_TAIL_WIDEN * beam, _TAIL_EXPANSIONS // max(1, widest)))
+    if min(main_beam, tail_beam) < 1:
+        raise OutfitError(f"beam widths must be at least 1, got {main_beam} and {tail_beam}")
     if not trees:
         return []
     depth = max(len(t) for t in trees)
@@ -314,7 +323,7 @@ def beam_search(problem: SearchProblem, scorer: ClosetScorer, *, beam: int = 16,
         chosen = []
         for g in range(len(steps)):
             members = np.flatnonzero(child_group == g)
-            width = pool if last else main_beam if k < depth else beam
+            width = pool if last else main_beam if k < depth else tail_beam
             pick = _select(children[members], z[members], width,
                            0.0 if last else diversity)
             chosen.append(members[pick])

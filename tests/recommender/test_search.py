@@ -227,6 +227,10 @@ def test_clear_errors():
         search(closet, model, strategy="exhaustive", max_outfits=10, features=table)
     with pytest.raises(OutfitError, match="unknown search strategy"):
         search(closet, model, strategy="greedy", features=table)
+    with pytest.raises(OutfitError, match="beam width must be at least 1"):
+        search(closet, model, beam=0, features=table)
+    with pytest.raises(OutfitError, match="beam widths must be at least 1, got 0"):
+        search(closet, model, main_beam=0, features=table)
 
 
 def test_shortlist_finds_the_best_items_of_a_large_slot():
