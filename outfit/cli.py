@@ -415,6 +415,35 @@ def evaluate_explainer_command(dataset: Path, model_path: Path, methods: tuple[s
         click.echo(f"report written to {json_path}")
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Anything but a loopback address shows the closet to "
+                   "the network.")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on (0: any free port).")
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Instance folder (default: $OUTFIT_HOME or ~/.outfit).")
+@click.option("--model", "model_path", type=click.Path(exists=True, path_type=Path), default=None,
+              help="Model folder that tags uploads (default: the newest under <home>/models).")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
+def serve(host: str, port: int, home: Path | None, model_path: Path | None, threads: int) -> None:
+    """Serve the closet web app with waitress and print its address."""
+    from webapp import create_app
+    from webapp.server import serve as serve_app
+
+    config: dict[str, object] = {}
+    if home is not None:
+        config["OUTFIT_HOME"] = home
+    if model_path is not None:
+        config["MODEL"] = model_path
+    app = create_app(config)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"warning: listening on {host}: anyone who can reach this machine can see and "
+                   "change the closet", err=True)
+    serve_app(app, host, port, threads,
+              announce=lambda url: click.echo(f"Serving the closet at {url} (Ctrl+C to stop)"))
+
+
 def _print_summary(summary: dict, as_json: bool, title: str) -> None:
     if as_json:
         click.echo(json.dumps(summary, indent=None, sort_keys=True))

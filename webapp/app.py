@@ -1,0 +1,116 @@
+"""The Flask app factory: ``create_app(config)`` builds one closet web app.
+
+    app = create_app({"OUTFIT_HOME": "/tmp/closet", "MODEL": "/tmp/model"})
+
+Config keys (all optional): ``OUTFIT_HOME`` (the instance folder; default
+:func:`outfit.config.instance_dir`), ``MODEL`` (the model folder that tags uploads; default the
+newest folder under ``<instance>/models/`` with a ``model.pt``, else none), ``MAX_CONTENT_LENGTH``
+(bytes per request, default 25 MiB; more is answered with 413), ``SECRET_KEY`` (default: one
+generated on first start and kept in ``<instance>/secret_key``, mode 0600, so sessions and CSRF
+tokens survive a restart), ``TESTING``, and any Flask or Flask-WTF key.
+
+Every response carries security headers: a Content-Security-Policy that allows only the app's
+own scripts, styles and images (no inline script, no CDN: the app works offline), ``nosniff``,
+``Referrer-Policy: same-origin`` and ``X-Frame-Options: DENY``. Every POST, PUT, PATCH and
+DELETE needs a CSRF token (Flask-WTF): forms carry it in a hidden field, scripts in the
+``X-CSRFToken`` header, read from the page's ``<meta name="csrf-token">``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response
+from flask_wtf.csrf import CSRFProtect
+
+from outfit.config import instance_dir
+from webapp.services import ActiveModel, Services, newest_model
+from webapp.store import Store
+
+__all__ = ["create_app", "SECURITY_HEADERS", "DEFAULT_MAX_CONTENT_LENGTH", "SECRET_KEY_FILE"]
+
+DEFAULT_MAX_CONTENT_LENGTH = 25 * 2**20
+SECRET_KEY_FILE = "secret_key"
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+        "frame-ancestors 'none'"),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+csrf = CSRFProtect()
+
+
+def _secret_key(home: Path) -> str:
+    """The instance's secret key, made on first use with owner-only permissions. Created with
+    O_EXCL, so two servers starting together agree on one key."""
+    path = home / SECRET_KEY_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text(encoding="ascii").strip()
+        if key:
+            return key
+        path.unlink()  # an empty file left by a crash between create and write
+        return _secret_key(home)
+    key = secrets.token_hex(32)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(key)
+    return key
+
+
+def _security_headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """A closet web app on the instance folder of ``config`` (see the module's docstring)."""
+    app = Flask(__name__, instance_relative_config=False)
+    config = dict(config or {})
+    home = Path(config.pop("OUTFIT_HOME", None) or instance_dir()).expanduser()
+    home.mkdir(parents=True, exist_ok=True)
+    model_path = config.pop("MODEL", None)
+    model = Path(model_path).expanduser() if model_path else newest_model(home / "models")
+
+    app.config.update(
+        MAX_CONTENT_LENGTH=DEFAULT_MAX_CONTENT_LENGTH,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_HTTPONLY=True,
+        WTF_CSRF_TIME_LIMIT=None,  # a page left open overnight still saves its form
+        JSON_SORT_KEYS=False,
+    )
+    app.config.update(config)
+    app.instance_path = str(home)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(home)
+
+    store = Store(home, max_upload_bytes=int(app.config["MAX_CONTENT_LENGTH"]))
+    app.extensions["outfit"] = Services(store=store, model=ActiveModel(model), home=home)
+
+    csrf.init_app(app)
+    app.after_request(_security_headers)
+
+    from webapp.api import init_api
+    from webapp.api.docs import bp as docs_bp
+    from webapp.errors_http import register_error_handlers
+    from webapp.pages import closet_bp
+
+    app.extensions["outfit_api"] = init_api(app)
+    app.register_blueprint(docs_bp)
+    app.register_blueprint(closet_bp)
+    register_error_handlers(app)
+
+    from webapp.pages.closet import SLOT_LABELS, item_title
+
+    app.jinja_env.globals.update(item_title=item_title, slot_labels=SLOT_LABELS)
+    return app

@@ -1,0 +1,164 @@
+"""The closet's pages: the grid with filters and search, bulk upload, and the item page (tags
+with their confidences, corrections, the in-the-wash flag, delete with a confirmation step).
+
+Pages render their content on the server (no blank first load) and work without JavaScript:
+every change is a POST form (CSRF-protected by the app) that calls the store, flashes what
+happened and redirects, so a reload never submits twice. ``static/upload.js`` improves the
+upload page with a live status per file through the API.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from outfit.errors import ItemNotFoundError, OutfitError
+from outfit.vocab import SEMANTIC_CATEGORIES, SLOTS
+from webapp.records import ItemRecord
+from webapp.services import services
+from webapp.uploads import add_uploads, tag_note
+
+__all__ = ["bp", "item_title", "SLOT_LABELS", "PAGE_SIZE"]
+
+bp = Blueprint("closet", __name__)
+
+PAGE_SIZE = 48
+SLOT_LABELS = {"outer": "Outerwear", "upper": "Tops", "lower": "Bottoms", "full": "One-pieces",
+               "shoes": "Shoes", "accessory": "Accessories"}
+_TAG_LABELS = {"semantic_category": "Kind", "category": "Category", "color": "Colour",
+               "pattern": "Pattern"}
+_AVAILABLE = {"": None, "yes": True, "no": False}
+
+
+def item_title(item: ItemRecord) -> str:
+    """What a person calls the item: its name, else 'navy shirt', else its file name."""
+    if item.name:
+        return item.name
+    words = " ".join(w for w in (item.color, item.category or item.semantic_category) if w)
+    return words or item.original_name or "untitled item"
+
+
+@bp.app_template_filter("percent")
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{value * 100:.0f} %"
+
+
+def _filters() -> tuple[dict[str, Any], dict[str, str], list[str]]:
+    """The closet page's filters from the query string: store arguments, the form's values
+    (to show them again) and notes on values that were ignored."""
+    args, notes = request.args, []
+    form = {k: args.get(k, "").strip()[:200] for k in ("slot", "color", "pattern", "available", "q")}
+    if form["slot"] and form["slot"] not in SLOTS:
+        notes.append(f"There is no slot called {form['slot']!r}; showing every slot.")
+        form["slot"] = ""
+    if form["available"] not in _AVAILABLE:
+        form["available"] = ""
+    query = {"slot": form["slot"] or None, "color": form["color"][:64] or None,
+             "pattern": form["pattern"][:64] or None, "available": _AVAILABLE[form["available"]],
+             "search": form["q"] or None}
+    return query, form, notes
+
+
+def _page_number() -> int:
+    try:
+        return max(1, min(int(request.args.get("page", "1")), 10**6))
+    except ValueError:
+        return 1
+
+
+@bp.get("/")
+def index() -> str:
+    svc = services()
+    query, form, notes = _filters()
+    page = _page_number()
+    total = svc.store.count(**query)
+    items = svc.store.list(**query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    everything = svc.store.list()  # the values people actually use, for the filter suggestions
+    colors = sorted({i.color for i in everything if i.color})
+    patterns = sorted({i.pattern for i in everything if i.pattern})
+    filtered = any(form.values())
+    args = {k: v for k, v in form.items() if v}
+    pages = max(1, -(-total // PAGE_SIZE))
+    return render_template(
+        "closet.html", items=items, total=total, closet_size=len(everything), form=form,
+        notes=notes, filtered=filtered, colors=colors, patterns=patterns, slots=SLOT_LABELS,
+        page=page, pages=pages,
+        prev_url=url_for(".index", **args, page=page - 1) if page > 1 else None,
+        next_url=url_for(".index", **args, page=page + 1) if page < pages else None)
+
+
+@bp.get("/upload")
+def upload() -> str:
+    return render_template("upload.html", model_status=services().model.status())
+
+
+@bp.post("/upload")
+def upload_post() -> Response:
+    """The upload form without JavaScript: every file at once, a flashed line per file."""
+    files = [f for f in request.files.getlist("photos") if f.filename]
+    if not files:
+        flash("Choose at least one photo to upload.", "error")
+        return redirect(url_for(".upload"))
+    for r in add_uploads(services(), files):
+        if r["ok"]:
+            note = tag_note(r["item"].to_dict()) if r.get("tagging") == "tagged" else r["tagging"]
+            flash(f"{r['file']}: added ({note}).", "ok")
+        else:
+            flash(f"{r['file']}: refused: {r['error']['message']}", "error")
+    return redirect(url_for(".index"))
+
+
+@bp.get("/items/<item_id:item_id>")
+def item(item_id: str) -> str:
+    svc = services()
+    record = svc.store.get(item_id)
+    tags = [{"key": k, "label": label, "value": getattr(record, k),
+             "confidence": getattr(record, f"{k}_confidence"),
+             "edited": getattr(record, f"{k}_edited")} for k, label in _TAG_LABELS.items()]
+    untagged = all(t["confidence"] is None for t in tags)  # nothing came from a model
+    return render_template("item.html", item=record, title=item_title(record), tags=tags,
+                           categories=SEMANTIC_CATEGORIES, slots=SLOT_LABELS, untagged=untagged,
+                           model_status=svc.model.status())
+
+
+@bp.post("/items/<item_id:item_id>/tags")
+def item_tags(item_id: str) -> Response:
+    """Tag corrections: a field left empty clears that tag."""
+    form = request.form
+    changes = {k: form.get(k, "").strip() or None for k in _TAG_LABELS if k in form}
+    if "name" in form:
+        changes["name"] = form.get("name", "").strip()
+    try:
+        if changes:
+            services().store.update_tags(item_id, **changes)
+    except ItemNotFoundError:
+        raise
+    except OutfitError as exc:  # a bad value: say so on the item's page
+        flash(f"Not saved: {exc}", "error")
+    else:
+        flash("Tags saved.", "ok")
+    return redirect(url_for(".item", item_id=item_id))
+
+
+@bp.post("/items/<item_id:item_id>/wash")
+def item_wash(item_id: str) -> Response:
+    in_wash = request.form.get("in_wash") == "1"
+    services().store.set_in_wash(item_id, in_wash)
+    flash("Marked as in the wash." if in_wash else "Marked as available.", "ok")
+    return redirect(url_for(".item", item_id=item_id))
+
+
+@bp.get("/items/<item_id:item_id>/delete")
+def item_delete_confirm(item_id: str) -> str:
+    record = services().store.get(item_id)
+    return render_template("item_delete.html", item=record, title=item_title(record))
+
+
+@bp.post("/items/<item_id:item_id>/delete")
+def item_delete(item_id: str) -> Response:
+    record = services().store.get(item_id)
+    services().store.delete(item_id)
+    flash(f"Deleted {item_title(record)}.", "ok")
+    return redirect(url_for(".index"))

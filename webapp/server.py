@@ -1,0 +1,32 @@
+"""Serving the app with waitress: a production WSGI server in pure Python, multi-threaded, no
+compiler needed. It binds 127.0.0.1 unless told otherwise: the closet holds a person's photos,
+and nobody else on the network should see them by accident.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Flask
+from waitress.server import create_server
+
+__all__ = ["make_server", "serve", "url_of"]
+
+
+def url_of(host: str, port: int) -> str:
+    """``http://host:port/``, with an IPv6 address in brackets."""
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
+def make_server(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = 8) -> object:
+    """A waitress server already listening (``port=0``: a free port, see ``.effective_port``);
+    call ``.run()`` to serve and ``.close()`` to stop."""
+    return create_server(app, host=host, port=port, threads=threads, clear_untrusted_proxy_headers=True)
+
+
+def serve(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = 8,
+          announce: Callable[[str], None] = print) -> None:
+    """Serve ``app`` until interrupted; ``announce`` gets the URL once the socket listens."""
+    server = make_server(app, host, port, threads)
+    announce(url_of(str(server.effective_host), int(server.effective_port)))  # type: ignore[attr-defined]
+    server.run()  # type: ignore[attr-defined]

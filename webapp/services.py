@@ -1,0 +1,126 @@
+"""What one web app holds for its whole life: the closet :class:`~webapp.store.Store` and the
+active model, loaded on first use.
+
+The app keeps one :class:`Services` in ``app.extensions["outfit"]``; views reach it through
+:func:`services`. Both parts are safe to share between waitress's threads: the store opens a
+connection per call, and :class:`ActiveModel` loads the model once behind a lock (two uploads
+arriving together must not load it twice, and a model file must not be read half-written into
+memory by one thread while another uses it).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from flask import current_app
+
+from outfit.errors import OutfitError
+from webapp.store import Store
+
+if TYPE_CHECKING:  # torch stays out of the app until a photo is tagged
+    from grader.api import GraderModel
+
+__all__ = ["ActiveModel", "Services", "services", "newest_model", "TAGGED"]
+
+log = logging.getLogger(__name__)
+
+TAGGED: tuple[str, ...] = ("semantic_category", "category", "color", "pattern")
+"""The tags an upload receives from the model (the store's TAGS)."""
+
+
+def newest_model(models_dir: Path) -> Path | None:
+    """The most recently written folder of ``models_dir`` holding a ``model.pt``, or None."""
+    if not models_dir.is_dir():
+        return None
+    found = [p for p in models_dir.iterdir() if (p / "model.pt").is_file()]
+    return max(found, key=lambda p: (p / "model.pt").stat().st_mtime, default=None)
+
+
+class ActiveModel:
+    """The model that tags uploads: ``path`` (None = no model), loaded lazily, once.
+
+    A model that fails to load is not retried on every upload: :attr:`error` keeps the reason,
+    which the pages and ``/api/v1/health`` show.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.error: str | None = None
+        self._model: GraderModel | None = None
+        self._load_lock = threading.Lock()
+        self._run_lock = threading.Lock()  # one photo batch at a time: torch uses every core
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def get(self) -> GraderModel | None:
+        """The model, loading it on first call; None when there is none or it failed to load."""
+        if self._model is not None or self.path is None:
+            return self._model
+        with self._load_lock:
+            if self._model is None and self.error is None:
+                from grader.api import load_model
+
+                try:
+                    self._model = load_model(self.path)
+                except OutfitError as exc:
+                    self.error = str(exc)
+                    log.warning("model %s not loaded: %s", self.path, exc)
+        return self._model
+
+    def status(self) -> str:
+        """One sentence for a person: which model tags photos, or why none does."""
+        if self.path is None:
+            return ("No model is active, so photos are not tagged automatically. Train one with "
+                    "`outfit train` into the instance's models/ folder, or start the server with "
+                    "--model.")
+        if self.error:
+            return f"The model in {self.path.name} could not be loaded: {self.error}"
+        return f"Photos are tagged by the model {self.path.name}."
+
+    def tag(self, paths: Sequence[Path]) -> list[dict[str, tuple[str | None, float]] | str]:
+        """Auto-tags for stored photos, in order: ``{tag: (value, confidence)}`` for the store's
+        :meth:`~webapp.store.Store.set_auto_tags`, or a sentence saying why a photo has none."""
+        model = self.get()
+        if model is None:
+            return [self.status()] * len(paths)
+        from webapp.tagging import TagError, tag_files
+
+        with self._run_lock:
+            results = tag_files(list(paths), model)
+        out: list[dict[str, tuple[str | None, float]] | str] = []
+        for r in results:
+            if isinstance(r, TagError):
+                out.append(f"not tagged: {r.problem}")
+                continue
+            tags: dict[str, tuple[str | None, float]] = {
+                "category": (r.category, r.category_confidence),
+                "color": (r.color, r.color_confidence),
+                "pattern": (r.pattern, r.pattern_confidence)}
+            if r.semantic_category is not None:  # an unknown garment is left for the person
+                tags["semantic_category"] = (r.semantic_category, r.semantic_confidence)
+            out.append(tags)
+        return out
+
+
+@dataclass
+class Services:
+    store: Store
+    model: ActiveModel
+    home: Path
+
+    def describe(self) -> dict[str, Any]:
+        return {"path": str(self.model.path) if self.model.path else None,
+                "loaded": self.model.loaded, "error": self.model.error,
+                "status": self.model.status()}
+
+
+def services() -> Services:
+    """The current app's :class:`Services`."""
+    return current_app.extensions["outfit"]
