@@ -10,6 +10,7 @@ memory by one thread while another uses it).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Sequence
@@ -25,7 +26,7 @@ from webapp.store import Store
 if TYPE_CHECKING:  # torch stays out of the app until a photo is tagged
     from grader.api import GraderModel
 
-__all__ = ["ActiveModel", "Services", "services", "newest_model", "TAGGED"]
+__all__ = ["ActiveModel", "Services", "services", "newest_model", "model_key", "TAGGED"]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,16 @@ def newest_model(models_dir: Path) -> Path | None:
     return max(found, key=lambda p: (p / "model.pt").stat().st_mtime, default=None)
 
 
+def model_key(path: Path) -> str:
+    """A model's key in the feature cache (see :attr:`ActiveModel.key`), read before loading
+    it, so a file replaced during the load is not taken for the one that was read."""
+    file = path / "model.pt" if path.is_dir() else path
+    st = file.stat()
+    digest = hashlib.sha256(f"{file.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()
+    name = (path.name if path.is_dir() else path.parent.name)[:80] or "model"
+    return f"{name}-{digest[:16]}"
+
+
 class ActiveModel:
     """The model that tags uploads: ``path`` (None = no model), loaded lazily, once.
 
@@ -52,8 +63,22 @@ class ActiveModel:
         self.path = path
         self.error: str | None = None
         self._model: GraderModel | None = None
+        self._key: str | None = None
         self._load_lock = threading.Lock()
         self._run_lock = threading.Lock()  # one photo batch at a time: torch uses every core
+
+    @property
+    def run_lock(self) -> threading.Lock:
+        """Held while the model computes (tagging, features, explanations): torch uses every
+        core, so one batch at a time."""
+        return self._run_lock
+
+    @property
+    def key(self) -> str | None:
+        """The key of the loaded model in the store's feature cache (None until loaded): its
+        folder's name and a digest of its file's path, size and modification time, so a
+        retrained or another model gets fresh features."""
+        return self._key if self._model is not None else None
 
     @property
     def loaded(self) -> bool:
@@ -68,8 +93,10 @@ class ActiveModel:
                 from grader.api import load_model
 
                 try:
+                    key = model_key(self.path)
                     self._model = load_model(self.path)
-                except OutfitError as exc:
+                    self._key = key
+                except (OSError, OutfitError) as exc:
                     self.error = str(exc)
                     log.warning("model %s not loaded: %s", self.path, exc)
         return self._model

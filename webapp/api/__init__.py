@@ -44,6 +44,7 @@ def _item_id_schema(_converter: ItemIdConverter) -> dict[str, str]:
 
 def init_api(app: Flask) -> OutfitApi:
     """Register the API's blueprints (and the item id converter, documented as a pattern)."""
+    from webapp.api.explain import blp as explain_blp
     from webapp.api.items import blp as items_blp
 
     for key, value in API_CONFIG.items():
@@ -52,4 +53,5 @@ def init_api(app: Flask) -> OutfitApi:
     api = OutfitApi(app)
     api.register_converter(ItemIdConverter, _item_id_schema)
     api.register_blueprint(items_blp)
+    api.register_blueprint(explain_blp)
     return api

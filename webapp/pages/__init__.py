@@ -1,5 +1,6 @@
 """The server-rendered pages (Jinja templates in ``webapp/templates``)."""
 
+from webapp.pages.builder import bp as builder_bp
 from webapp.pages.closet import bp as closet_bp
 
-__all__ = ["closet_bp"]
+__all__ = ["closet_bp", "builder_bp"]

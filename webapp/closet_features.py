@@ -1,0 +1,69 @@
+"""The closet's item features under the active model, computed once and reused.
+
+    table = ClosetFeatures(store).table(model, key, closet.items)
+
+A row is taken, in this order, from memory (the rows of the current model), from the store's
+feature cache (``Store.features``, keyed by :attr:`ActiveModel.key <webapp.services.ActiveModel.key>`),
+and only for the photos left from the model itself, in one batch, whose rows go to the store
+for the next start. A different key (another or a retrained model) starts memory afresh, so
+features are recomputed (or read back from the store) for that model. One lock guards it all:
+two requests arriving together compute a photo once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from outfit.domain import Item
+from webapp.store import Store
+
+if TYPE_CHECKING:
+    from grader.api import FeatureTable, GraderModel
+
+__all__ = ["ClosetFeatures"]
+
+
+class ClosetFeatures:
+    """Item features per model for one store (see the module)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+        self._key: str | None = None
+        self._rows: dict[str, np.ndarray] = {}
+        self.computed = 0  # photos featurised by a model since the start (for tests and logs)
+
+    def table(self, model: GraderModel, key: str, items: Sequence[Item],
+              run_lock: threading.Lock | None = None) -> FeatureTable:
+        """A :class:`~grader.api.FeatureTable` of ``items`` (in order) under ``model``, whose
+        cache key is ``key``; ``run_lock`` is held while the model computes."""
+        import torch
+
+        from grader.api import FeatureTable, slot_ids
+
+        items = list({it.id: it for it in items}.values())
+        with self._lock:
+            if key != self._key:
+                self._key, self._rows = key, {}
+            missing = [it.id for it in items if it.id not in self._rows]
+            if missing:
+                self._rows.update(self.store.features(key, missing))
+            todo = [it for it in items if it.id not in self._rows]
+            if todo:
+                if run_lock is not None:
+                    with run_lock:
+                        fresh = model.item_table(todo)
+                else:
+                    fresh = model.item_table(todo)
+                vectors = {i: fresh.feats[k].float().cpu().numpy()
+                           for k, i in enumerate(fresh.ids)}
+                self.store.put_features(key, vectors)
+                self._rows.update(vectors)
+                self.computed += len(todo)
+            feats = (torch.from_numpy(np.stack([self._rows[it.id] for it in items]))
+                     if items else torch.zeros(0, model.layout.dim))
+        return FeatureTable(tuple(it.id for it in items), feats.float(), slot_ids(items))
