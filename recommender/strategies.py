@@ -30,6 +30,7 @@ __all__ = ["Candidate", "register_strategy", "get_strategy", "list_strategies",
            "count_outfits", "TooManyOutfitsError", "WIDTH", "Shortlist"]
 
 WIDTH = 8  # most items in an outfit: three main pieces, shoes, three accessories, one spare
+_DIVERSE_PICKS = 32  # states of a beam step chosen for diversity; the rest by logit
 
 # (problem, slot, states (B, WIDTH) rows, candidate rows) -> per state, the rows to try
 Shortlist = Callable[[SearchProblem, str, np.ndarray, np.ndarray], list[np.ndarray]]
@@ -205,11 +206,18 @@ def _select(states: np.ndarray, logits: torch.Tensor, keep: int, diversity: floa
     """The ``keep`` states to carry on: the best by logit, or with ``diversity`` > 0 a greedy
     maximal-marginal-relevance pick among the ``3 * keep`` best (logits standardised, minus
     ``diversity`` times the largest Jaccard overlap with the states already picked). A beam
-    whose states all share one prefix could only offer near-copies of one outfit."""
+    whose states all share one prefix could only offer near-copies of one outfit. A wide beam
+    picks its first ``_DIVERSE_PICKS`` states so and the rest by logit (enough spread, and the
+    greedy pick costs a step per state)."""
     if len(logits) <= keep:
         return torch.argsort(logits, descending=True, stable=True).numpy()
     if diversity <= 0:
         return torch.topk(logits, keep).indices.numpy()
+    if keep > _DIVERSE_PICKS:
+        first = _select(states, logits, _DIVERSE_PICKS, diversity)
+        order = torch.argsort(logits, descending=True, stable=True).numpy()
+        rest = order[~np.isin(order, first)][:keep - len(first)]
+        return np.concatenate([first, rest])
     top = torch.topk(logits, min(len(logits), 3 * keep)).indices.numpy()
     z = logits[top].double().numpy()
     z = (z - z.mean()) / (z.std() + 1e-9)
