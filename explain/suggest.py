@@ -20,7 +20,7 @@ from outfit.vocab import ACCESSORY, OUTER
 
 from .attribution import Attribution, attribute
 
-__all__ = ["Suggestion", "Replacement", "suggest"]
+__all__ = ["Suggestion", "Replacement", "suggest", "percent"]
 
 
 @dataclass(frozen=True)
@@ -64,11 +64,17 @@ class Suggestion:
         best = self.best
         if best is None or best.gain <= 0:
             return f"Nothing in the closet improves on {self.item.label}."
+        change = f"the score goes from {percent(self.score)} to {percent(best.score)}"
         if best.item is None:
-            return (f"Take off {self.item.label}: the score goes from {self.score:.0%} to "
-                    f"{best.score:.0%}.")
-        return (f"Swap {self.item.label} for {best.item.label}: the score goes from "
-                f"{self.score:.0%} to {best.score:.0%}.")
+            return f"Take off {self.item.label}: {change}."
+        return f"Swap {self.item.label} for {best.item.label}: {change}."
+
+
+def percent(p: float) -> str:
+    """``0.47`` -> ``"47 %"``; near 0 or 1 with one decimal (``"99.9 %"``), so that a real
+    improvement never reads "from 100 % to 100 %"."""
+    digits = 1 if (p < 0.01 or p > 0.99) and 0 < p < 1 else 0
+    return f"{100 * p:.{digits}f} %"
 
 
 def suggest(outfit: Outfit | Sequence[Item], closet: Closet | Sequence[Item], model: GraderModel,

@@ -60,3 +60,12 @@ def test_excluded_items_are_not_offered_and_bad_k_is_refused():
         suggest(ITEMS, closet, model, features=table, attribution=other)
     assert s.sentence().startswith(("Swap", "Take off", "Nothing"))
     assert s.to_dict()["item"] == worst.id
+
+
+def test_scores_in_sentences_keep_a_decimal_near_certainty():
+    from explain.suggest import percent
+
+    assert percent(0.47) == "47 %"
+    assert percent(0.9991) == "99.9 %" and percent(0.996) == "99.6 %"
+    assert percent(0.004) == "0.4 %"
+    assert percent(1.0) == "100 %" and percent(0.0) == "0 %"
