@@ -46,6 +46,7 @@ def init_api(app: Flask) -> OutfitApi:
     """Register the API's blueprints (and the item id converter, documented as a pattern)."""
     from webapp.api.explain import blp as explain_blp
     from webapp.api.items import blp as items_blp
+    from webapp.api.recommend import blp as recommend_blp
 
     for key, value in API_CONFIG.items():
         app.config.setdefault(key, value)
@@ -54,4 +55,5 @@ def init_api(app: Flask) -> OutfitApi:
     api.register_converter(ItemIdConverter, _item_id_schema)
     api.register_blueprint(items_blp)
     api.register_blueprint(explain_blp)
+    api.register_blueprint(recommend_blp)
     return api
