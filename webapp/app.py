@@ -103,13 +103,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from webapp.api import init_api
     from webapp.api.docs import bp as docs_bp
     from webapp.errors_http import register_error_handlers
-    from webapp.pages import builder_bp, closet_bp, recommend_bp
+    from webapp.pages import builder_bp, closet_bp, recommend_bp, wears_bp
 
     app.extensions["outfit_api"] = init_api(app)
     app.register_blueprint(docs_bp)
     app.register_blueprint(closet_bp)
     app.register_blueprint(builder_bp)
     app.register_blueprint(recommend_bp)
+    app.register_blueprint(wears_bp)
     register_error_handlers(app)
 
     from webapp.pages.closet import SLOT_LABELS, item_title

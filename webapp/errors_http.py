@@ -20,6 +20,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from outfit.errors import (
+    GrammarError,
     ImageError,
     ItemNotFoundError,
     ModelError,
@@ -110,6 +111,8 @@ def _from_outfit(exc: OutfitError) -> ApiError:
         return ApiError(400, "bad_image", exc.message, hint or "upload a JPEG, PNG or WebP photo")
     if isinstance(exc, (UnknownCategoryError, UnknownSlotError)):
         return ApiError(400, "bad_value", exc.message, hint)
+    if isinstance(exc, GrammarError):
+        return ApiError(400, "not_wearable", exc.message, hint)
     if isinstance(exc, ModelError):
         return ApiError(503, "model_unavailable", exc.message, hint)
     return ApiError(400, "bad_request", exc.message, hint)

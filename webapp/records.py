@@ -20,7 +20,7 @@ from outfit.vocab import CATEGORY_SLOT, normalize_category
 from webapp.errors import StoreError
 from webapp.schema import TAGS
 
-__all__ = ["ItemRecord", "FeedbackRecord", "ExportReport", "ImportReport"]
+__all__ = ["ItemRecord", "FeedbackRecord", "WearRecord", "ExportReport", "ImportReport"]
 
 _ALPHABET = string.ascii_lowercase + string.digits
 _ID_RE = re.compile(r"[a-z0-9]{12}")
@@ -80,6 +80,16 @@ class FeedbackRecord:
     id: str
     item_ids: tuple[str, ...]
     up: bool
+    created_at: str
+
+
+@dataclass(frozen=True)
+class WearRecord:
+    """Items worn together on one day (``worn_on``, YYYY-MM-DD)."""
+
+    id: str
+    worn_on: str
+    item_ids: tuple[str, ...]
     created_at: str
 
 

@@ -68,6 +68,7 @@ from webapp.records import (
     FeedbackRecord,
     ImportReport,
     ItemRecord,
+    WearRecord,
     _as_date,
     _clean_original_name,
     _confidence,
@@ -90,7 +91,7 @@ from webapp.schema import (
 )
 
 __all__ = [
-    "Store", "ItemRecord", "FeedbackRecord", "ExportReport", "ImportReport",
+    "Store", "ItemRecord", "FeedbackRecord", "WearRecord", "ExportReport", "ImportReport",
     "StoreError", "DuplicatePhotoError", "SchemaVersionError", "ArchiveError",
     "TAGS", "MIGRATIONS", "SCHEMA_VERSION", "DB_NAME", "THUMB_SIZE",
 ]
@@ -349,6 +350,30 @@ class Store:
             rows = conn.execute("SELECT items.id, count(wear_items.wear_id) FROM items LEFT JOIN "
                                 "wear_items ON wear_items.item_id = items.id GROUP BY items.id")
             return {r[0]: int(r[1]) for r in rows}
+
+    def wears(self, limit: int = 20, offset: int = 0,
+              item_id: str | None = None) -> list[WearRecord]:
+        """The wear log, latest day first (the latest logged first within a day); with
+        ``item_id`` only the wears that included that item."""
+        where, args = ("", []) if item_id is None else (
+            " WHERE id IN (SELECT wear_id FROM wear_items WHERE item_id = ?)", [item_id])
+        with self._tx() as conn:
+            rows = conn.execute(f"SELECT id, worn_on, created_at FROM wears{where} "
+                                "ORDER BY worn_on DESC, created_at DESC, rowid DESC "
+                                "LIMIT ? OFFSET ?", (*args, int(limit), int(offset))).fetchall()
+            members: dict[str, list[str]] = {r["id"]: [] for r in rows}
+            for part in _chunks(list(members)):
+                for m in conn.execute(
+                        "SELECT wear_id, item_id FROM wear_items WHERE wear_id IN "
+                        f"({','.join('?' * len(part))})", part):
+                    members[m[0]].append(m[1])
+        return [WearRecord(r["id"], r["worn_on"], tuple(members[r["id"]]), r["created_at"])
+                for r in rows]
+
+    def wear_total(self) -> int:
+        """How many wears are logged."""
+        with self._tx() as conn:
+            return int(conn.execute("SELECT count(*) FROM wears").fetchone()[0])
 
     def unworn_since(self, days: int, today: dt.date | None = None) -> list[ItemRecord]:
         """Items not worn for ``days`` days, longest first. An item never worn counts from the

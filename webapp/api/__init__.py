@@ -47,6 +47,7 @@ def init_api(app: Flask) -> OutfitApi:
     from webapp.api.explain import blp as explain_blp
     from webapp.api.items import blp as items_blp
     from webapp.api.recommend import blp as recommend_blp
+    from webapp.api.wears import blp as wears_blp
 
     for key, value in API_CONFIG.items():
         app.config.setdefault(key, value)
@@ -56,4 +57,5 @@ def init_api(app: Flask) -> OutfitApi:
     api.register_blueprint(items_blp)
     api.register_blueprint(explain_blp)
     api.register_blueprint(recommend_blp)
+    api.register_blueprint(wears_blp)
     return api

@@ -118,9 +118,12 @@ def item(item_id: str) -> str:
              "confidence": getattr(record, f"{k}_confidence"),
              "edited": getattr(record, f"{k}_edited")} for k, label in _TAG_LABELS.items()]
     untagged = all(t["confidence"] is None for t in tags)  # nothing came from a model
+    last = svc.store.wears(limit=1, item_id=item_id)
     return render_template("item.html", item=record, title=item_title(record), tags=tags,
                            categories=SEMANTIC_CATEGORIES, slots=SLOT_LABELS, untagged=untagged,
-                           model_status=svc.model.status())
+                           model_status=svc.model.status(),
+                           wear_count=svc.store.wear_counts().get(item_id, 0),
+                           last_worn=last[0].worn_on if last else None)
 
 
 @bp.post("/items/<item_id:item_id>/tags")

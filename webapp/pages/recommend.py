@@ -20,6 +20,7 @@ from webapp.builder import parse_ids
 from webapp.pages.closet import SLOT_LABELS, item_title
 from webapp.recommend import DEFAULT_K, MAX_K, MAX_PINNED, OCCASIONS, SEASONS, recommend_outfits
 from webapp.services import services
+from webapp.wearlog import feedback_states
 
 __all__ = ["bp"]
 
@@ -99,4 +100,5 @@ def recommend() -> str:
         seasons=SEASONS, occasions=OCCASIONS, max_k=MAX_K,
         pin_url=lambda i: pin_url(form, slot_of, i),
         reroll_url=url_for(".recommend", **_args(form, reroll=form["reroll"] + 1)),
-        model_status=svc.model.status(), has_model=svc.model.path is not None)
+        model_status=svc.model.status(), has_model=svc.model.path is not None,
+        feedback=feedback_states(svc) if result else {}, here=request.full_path)

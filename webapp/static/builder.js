@@ -1,7 +1,8 @@
 // The outfit builder without reloads: picking an item, choosing a method or applying the
 // suggested swap asks POST /api/v1/explain and redraws the explanation; the address keeps the
 // selection (?items=...&method=...) so a reload or a shared link shows the same outfit. Without
-// JavaScript the picker is a GET form and the page is explained on the server.
+// JavaScript the picker is a GET form and the page is explained on the server. "Wore this
+// today" logs the explained outfit through POST /api/v1/wears (a POST form without JavaScript).
 (function () {
   "use strict";
   var root = document.getElementById("builder");
@@ -115,6 +116,9 @@
 
     renderFix(data.suggestion);
     renderPhotos(data.items);
+    document.getElementById("wear-items").value = data.items.map(function (it) { return it.id; }).join(",");
+    document.getElementById("wear-next").value = location.pathname + location.search;
+    document.getElementById("wear-note").textContent = "";
 
     document.getElementById("bars-caption").textContent = att.by_group
       ? "Logit points: each item's most harmful property (its lowest feature-group value) and its total, on one scale."
@@ -255,6 +259,29 @@
     if (!a) { return; }
     event.preventDefault();
     applySwap(a.getAttribute("data-from"), a.getAttribute("data-to"));
+  });
+  document.getElementById("wear-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var note = document.getElementById("wear-note");
+    var button = document.getElementById("wear-button");
+    var ids = document.getElementById("wear-items").value.split(",").filter(Boolean);
+    button.disabled = true;
+    fetch(root.getAttribute("data-wear-api"), {
+      method: "POST", credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": token},
+      body: JSON.stringify({items: ids})
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        if (response.ok) {
+          note.textContent = "Logged as worn today.";
+        } else {
+          var err = data.error || {message: "The server answered " + response.status + "."};
+          note.textContent = err.message + (err.hint ? " (" + err.hint + ")" : "");
+        }
+      });
+    }).catch(function () {
+      note.textContent = "The server could not be reached.";
+    }).then(function () { button.disabled = false; });
   });
   toggle.addEventListener("change", updatePhotos);
   pixelSelect.addEventListener("change", updatePhotos);

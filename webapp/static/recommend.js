@@ -2,6 +2,8 @@
 // card asks POST /api/v1/recommend and redraws the outfit cards; the address keeps the choices
 // (?pinned=...&excluded=...&season=...&occasion=...&k=...&reroll=...) so a reload or a shared
 // link shows the same set. Without JavaScript the form is a GET form computed on the server.
+// Each card's "Wore this today" and thumbs up/down forms are sent to the API (POST
+// /api/v1/wears, /api/v1/feedback) with the CSRF header; without JavaScript they are POST forms.
 (function () {
   "use strict";
   var root = document.getElementById("recommend");
@@ -20,6 +22,11 @@
   var MAIN = {outer: 1, upper: 1, lower: 1, full: 1, shoes: 1};
   var reroll = parseInt(root.getAttribute("data-reroll"), 10) || 0;
   var request = 0;  // answers to older requests are dropped
+  var wearApi = root.getAttribute("data-wear-api");
+  var feedbackApi = root.getAttribute("data-feedback-api");
+  var wearPage = root.getAttribute("data-wear-page");
+  var feedbackPage = root.getAttribute("data-feedback-page");
+  var judged = {};  // sorted item ids joined by "," -> true (up) / false (down)
 
   function boxes(name) { return Array.prototype.slice.call(form.querySelectorAll('input[name="' + name + '"]')); }
   function checked(name) { return boxes(name).filter(function (b) { return b.checked; }).map(function (b) { return b.value; }); }
@@ -98,7 +105,90 @@
       list.appendChild(row);
     });
     li.appendChild(list);
+    li.appendChild(actions(rec.items.map(function (it) { return it.id; })));
     return li;
+  }
+
+  function hidden(name, v) {
+    var input = el("input");
+    input.type = "hidden";
+    input.name = name;
+    input.value = v;
+    return input;
+  }
+  function postForm(action, cls, ids) {
+    var f = el("form", cls);
+    f.method = "post";
+    f.action = action;
+    f.appendChild(hidden("csrf_token", token));
+    f.appendChild(hidden("items", ids.join(",")));
+    f.appendChild(hidden("next", location.pathname + location.search));
+    return f;
+  }
+  function thumbButton(up, state) {
+    var b = el("button", "thumb " + (up ? "thumb-up" : "thumb-down"), up ? "\ud83d\udc4d" : "\ud83d\udc4e");
+    b.type = "submit";
+    b.name = "up";
+    b.value = up ? "1" : "0";
+    b.setAttribute("aria-label", up ? "Thumbs up" : "Thumbs down");
+    b.title = up ? "Thumbs up: I like this outfit" : "Thumbs down: not for me";
+    b.setAttribute("aria-pressed", state === up ? "true" : "false");
+    return b;
+  }
+  function keyOf(ids) { return ids.slice().sort().join(","); }
+
+  function actions(ids) {
+    var box = el("div", "card-actions");
+    var wear = postForm(wearPage, "wear-form", ids);
+    var wore = el("button", "secondary", "Wore this today");
+    wore.type = "submit";
+    wear.appendChild(wore);
+    box.appendChild(wear);
+    var fb = postForm(feedbackPage, "feedback-form", ids);
+    var state = judged[keyOf(ids)];
+    fb.appendChild(thumbButton(true, state));
+    fb.appendChild(thumbButton(false, state));
+    box.appendChild(fb);
+    var note = el("span", "card-note muted");
+    note.setAttribute("role", "status");
+    box.appendChild(note);
+    return box;
+  }
+
+  function send(url, payload) {
+    return fetch(url, {
+      method: "POST", credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": token},
+      body: JSON.stringify(payload)
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        if (!response.ok) {
+          var err = data.error || {message: "The server answered " + response.status + "."};
+          throw new Error(err.message + (err.hint ? " (" + err.hint + ")" : ""));
+        }
+        return data;
+      });
+    }, function () { throw new Error("The server could not be reached."); });
+  }
+
+  function cardAction(f, submitter) {
+    var ids = f.querySelector('input[name="items"]').value.split(",").filter(Boolean);
+    var note = f.parentNode.querySelector(".card-note");
+    var buttons = Array.prototype.slice.call(f.querySelectorAll("button"));
+    buttons.forEach(function (b) { b.disabled = true; });
+    var done = function () { buttons.forEach(function (b) { b.disabled = false; }); };
+    if (f.classList.contains("wear-form")) {
+      send(wearApi, {items: ids}).then(function () {
+        note.textContent = "Logged as worn today.";
+      }).catch(function (e) { note.textContent = e.message; }).then(done);
+      return;
+    }
+    var up = submitter ? submitter.value === "1" : true;
+    send(feedbackApi, {items: ids, up: up}).then(function () {
+      judged[keyOf(ids)] = up;
+      buttons.forEach(function (b) { b.setAttribute("aria-pressed", (b.value === "1") === up ? "true" : "false"); });
+      note.textContent = up ? "Thumbs up saved." : "Thumbs down saved.";
+    }).catch(function (e) { note.textContent = e.message; }).then(done);
   }
 
   function status(data, b) {
@@ -184,6 +274,17 @@
     reroll += 1;
     recommend();
   });
+  cards.addEventListener("submit", function (event) {
+    var f = event.target;
+    if (!f.classList.contains("wear-form") && !f.classList.contains("feedback-form")) { return; }
+    event.preventDefault();
+    cardAction(f, event.submitter);
+  });
+  fetch(root.getAttribute("data-feedback-api"), {credentials: "same-origin", headers: {"Accept": "application/json"}})
+    .then(function (r) { return r.ok ? r.json() : {feedback: []}; })
+    .then(function (data) {
+      (data.feedback || []).forEach(function (fb) { judged[keyOf(fb.items)] = fb.up; });
+    }).catch(function () { /* the server-rendered states stay */ });
   cards.addEventListener("click", function (event) {
     var link = event.target.closest("a[data-pin]");
     if (!link) { return; }
