@@ -88,27 +88,46 @@ def info(path: Path, fmt: str, split: str, version: str, skip_missing: bool,
 
 @cli.command()
 @click.option("--outfits", "n_outfits", default=None, type=click.IntRange(min=10),
-              help="Size of the demo world (default 2000).")
-def demo(n_outfits: int | None) -> None:
-    """Set up the demo in the instance folder ($OUTFIT_HOME or ~/.outfit) and say what it made."""
-    from data.synth import generate_world
+              help="Size of the demo's training world (default 2000).")
+@click.option("--closet-items", default=80, show_default=True, type=click.IntRange(min=6),
+              help="Items in the demo closet (made only when the closet is empty).")
+@click.option("--serve/--no-serve", "do_serve", default=True, show_default=True,
+              help="Serve the app once the demo is ready (--no-serve: prepare only).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on (0: any free port).")
+@click.option("--quick", is_flag=True, hidden=True,
+              help="Tiny world and a few epochs: a poor demo in seconds (tests, CI).")
+def demo(n_outfits: int | None, closet_items: int, do_serve: bool, host: str, port: int,
+         quick: bool) -> None:
+    """Set up the demo in the instance folder ($OUTFIT_HOME or ~/.outfit) and serve it.
 
-    from .config import DEMO_WORLD_OUTFITS, DEMO_WORLD_SEED, instance_dir, worlds_dir
+    The first run trains the demo model on a synthetic world (a few minutes on 2 cores) and
+    fills the closet with about 80 items of another synthetic world; later runs find both and
+    serve at once."""
+    from webapp.demo import QUICK, prepare_demo
+
+    from .config import instance_dir
 
     home = instance_dir(create=True)
-    world = worlds_dir(create=True) / f"synth-{DEMO_WORLD_SEED}"
-    marker = world / "world.json"
-    if marker.is_file():
-        summary = json.loads(marker.read_text())
-        click.echo(f"instance folder: {home}")
-        click.echo(f"synthetic world already there: {world} (delete it to make a new one)")
-    else:
-        summary = generate_world(world, n_outfits=n_outfits or DEMO_WORLD_OUTFITS,
-                                 seed=DEMO_WORLD_SEED, progress=True)
-        click.echo(f"instance folder: {home}")
-        click.echo(f"made a synthetic world: {world}")
-    _print_summary(summary, False, title="world")
-    click.echo(f"\nexplore it:  outfit info {world} --split train")
+    click.echo(f"instance folder: {home}")
+    options: dict = {**QUICK} if quick else {}
+    if n_outfits is not None:
+        options["outfits"] = n_outfits
+    state = prepare_demo(home, closet_items=closet_items, echo=click.echo, **options)
+    click.echo(f"demo ready in {state.seconds:.1f} s: model {state.model_dir}, "
+               f"{state.closet_items} items in the closet")
+    if not do_serve:
+        return
+    from webapp import create_app
+    from webapp.server import serve as serve_app
+
+    app = create_app({"OUTFIT_HOME": home, "MODEL": state.model_dir})
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"warning: listening on {host}: anyone who can reach this machine can see and "
+                   "change the closet", err=True)
+    serve_app(app, host, port, 8,
+              announce=lambda url: click.echo(f"Serving the demo at {url} (Ctrl+C to stop)"))
 
 
 @cli.command()

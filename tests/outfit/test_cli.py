@@ -53,20 +53,6 @@ def test_bad_input_is_one_clear_line_not_a_traceback(tmp_path):
     assert "train.json" in out.stderr and "outfit #0 lacks 'items'" in out.stderr
 
 
-def test_demo_writes_into_the_instance_folder_once(tmp_path):
-    env = {**os.environ, "OUTFIT_HOME": str(tmp_path / "home")}
-    first = subprocess.run([str(OUTFIT), "demo", "--outfits", "30"], capture_output=True,
-                           text=True, env=env)
-    assert first.returncode == 0, first.stderr
-    world = tmp_path / "home" / "worlds" / "synth-0"
-    assert (world / "polyvore_item_metadata.json").is_file()
-    assert f"made a synthetic world: {world}" in first.stdout
-    stamp = (world / "polyvore_item_metadata.json").stat().st_mtime_ns
-    second = subprocess.run([str(OUTFIT), "demo"], capture_output=True, text=True, env=env)
-    assert second.returncode == 0 and "already there" in second.stdout
-    assert (world / "polyvore_item_metadata.json").stat().st_mtime_ns == stamp
-
-
 @pytest.mark.shared_data
 def test_info_on_clothing_small(shared_data):
     got = run("info", str(shared_data / "clothing-small"), "--json")
