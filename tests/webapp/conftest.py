@@ -6,11 +6,15 @@ from __future__ import annotations
 import io
 import itertools
 import re
+import sys
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from webapp.app import create_app
+
+sys.path.insert(0, str(Path(__file__).parent))  # the tests share web_kit
 
 _counter = itertools.count()
 
@@ -87,3 +91,14 @@ def photo():
 def token_of():
     """``token_of(html)``: the CSRF token of a rendered page."""
     return csrf_token
+
+
+@pytest.fixture
+def model_app(app_factory, tiny_model):
+    """An app whose active model is the session's tiny trained model."""
+    return app_factory(MODEL=tiny_model)
+
+
+@pytest.fixture
+def mclient(model_app):
+    return model_app.test_client()

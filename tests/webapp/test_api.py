@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from web_kit import envelope as _envelope
 
 import webapp.api.items as items_module
 from grader.color import COLOR_NAMES
@@ -19,15 +20,6 @@ from grader.color import COLOR_NAMES
 MULTI = "multipart/form-data"
 
 
-def _envelope(response, status: int, code: str | None = None) -> dict:
-    assert response.status_code == status, response.data[:500]
-    assert response.mimetype == "application/json"
-    error = response.json["error"]
-    assert set(error) >= {"code", "message", "hint"}
-    assert error["message"].strip()
-    if code is not None:
-        assert error["code"] == code
-    return error
 
 
 def _post_photos(client, *files, headers=None):

@@ -8,6 +8,7 @@ import shutil
 
 import pytest
 from PIL import Image
+from web_kit import envelope as _envelope
 
 from grader.api import GraderModel
 from webapp.pages.builder import bar, heat_class, score_text
@@ -19,13 +20,6 @@ KINDS = {"top": "tops", "top2": "tops", "bottom": "bottoms", "shoes": "shoes",
 SIZES = {"top": (64, 48), "bottom": (40, 72)}
 
 
-def _envelope(response, status: int, code: str | None = None) -> dict:
-    assert response.status_code == status, response.data[:500]
-    error = response.json["error"]
-    assert set(error) >= {"code", "message", "hint"} and error["message"].strip()
-    if code is not None:
-        assert error["code"] == code
-    return error
 
 
 def _closet(client, photo) -> dict[str, str]:
@@ -43,14 +37,6 @@ def _closet(client, photo) -> dict[str, str]:
     return ids
 
 
-@pytest.fixture
-def model_app(app_factory, tiny_model):
-    return app_factory(MODEL=tiny_model)
-
-
-@pytest.fixture
-def mclient(model_app):
-    return model_app.test_client()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import io
 import re
 
 import pytest
+from web_kit import envelope as _envelope
 
 MULTI = "multipart/form-data"
 KINDS = {"top1": "tops", "top2": "tops", "top3": "tops", "bottom1": "bottoms",
@@ -15,13 +16,6 @@ KINDS = {"top1": "tops", "top2": "tops", "top3": "tops", "bottom1": "bottoms",
 MAIN_SLOTS = {"upper", "lower", "full", "outer"}
 
 
-def _envelope(response, status: int, code: str | None = None) -> dict:
-    assert response.status_code == status, response.data[:500]
-    error = response.json["error"]
-    assert set(error) >= {"code", "message", "hint"} and error["message"].strip()
-    if code is not None:
-        assert error["code"] == code
-    return error
 
 
 def _upload(client, photo, kinds: dict[str, str | None]) -> dict[str, str]:
@@ -37,14 +31,6 @@ def _upload(client, photo, kinds: dict[str, str | None]) -> dict[str, str]:
     return ids
 
 
-@pytest.fixture
-def model_app(app_factory, tiny_model):
-    return app_factory(MODEL=tiny_model)
-
-
-@pytest.fixture
-def mclient(model_app):
-    return model_app.test_client()
 
 
 @pytest.fixture

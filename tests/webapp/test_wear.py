@@ -12,19 +12,13 @@ import sqlite3
 import zipfile
 
 import pytest
+from web_kit import envelope as _envelope
 
 MULTI = "multipart/form-data"
 KINDS = {"top1": "tops", "top2": "tops", "bottom1": "bottoms", "bottom2": "bottoms",
          "shoes1": "shoes", "shoes2": "shoes", "dress": "all-body", "untagged": None}
 
 
-def _envelope(response, status: int, code: str | None = None) -> dict:
-    assert response.status_code == status, response.data[:500]
-    error = response.json["error"]
-    assert set(error) >= {"code", "message", "hint"} and error["message"].strip()
-    if code is not None:
-        assert error["code"] == code
-    return error
 
 
 def _upload(client, photo, kinds: dict[str, str | None]) -> dict[str, str]:
@@ -315,10 +309,6 @@ def test_navigation_links_the_worn_page(client):
 
 # ---------------------------------------------------------------------------------- with a model
 
-
-@pytest.fixture
-def mclient(app_factory, tiny_model):
-    return app_factory(MODEL=tiny_model).test_client()
 
 
 def test_recommend_cards_carry_the_wear_and_thumbs_forms(mclient, photo):
