@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     from explain.pixels import PixelMaps
     from grader.api import FeatureTable, GraderModel
 
-__all__ = ["DEFAULT_METHOD", "DEFAULT_PIXEL_METHOD", "MAX_ITEMS", "explain_outfit",
+__all__ = ["DEFAULT_METHOD", "DEFAULT_PIXEL_METHOD", "MAX_ITEMS", "active_model", "closet_items",
+           "closet_table", "explain_outfit",
            "heatmap_png", "methods", "pixel_methods", "parse_ids", "closet_features",
            "GROUP_LABELS"]
 
@@ -77,7 +78,7 @@ def closet_features(svc: Services) -> ClosetFeatures:
     return helper
 
 
-def _model(svc: Services) -> tuple[GraderModel, str]:
+def active_model(svc: Services) -> tuple[GraderModel, str]:
     model = svc.model.get()
     if model is None or svc.model.key is None:
         if svc.model.path is None:
@@ -88,7 +89,7 @@ def _model(svc: Services) -> tuple[GraderModel, str]:
     return model, svc.model.key
 
 
-def _closet(svc: Services) -> tuple[dict[str, Item], set[str]]:
+def closet_items(svc: Services) -> tuple[dict[str, Item], set[str]]:
     """Every item with a kind, named as the pages name it ("navy shirt"), and the ids of those
     in the wash."""
     from webapp.pages.closet import item_title
@@ -109,7 +110,7 @@ def _items(svc: Services, ids: Sequence[str]) -> tuple[list[Item], list[Item], s
                           hint="one item per main slot, shoes and at most three accessories")
     if len(set(ids)) != len(ids):
         raise OutfitError("an item is listed twice", hint="list each item once")
-    closet, in_wash = _closet(svc)
+    closet, in_wash = closet_items(svc)
     items = []
     for i in ids:
         if i not in closet:
@@ -125,7 +126,9 @@ def _check_method(name: str, known: list[str]) -> None:
         raise OutfitError(f"unknown method {name!r}", hint="one of: " + ", ".join(known))
 
 
-def _table(svc: Services, model: GraderModel, key: str, closet: list[Item]) -> FeatureTable:
+def closet_table(svc: Services, model: GraderModel, key: str, closet: list[Item]
+                 ) -> FeatureTable:
+    """The closet's features for ``model`` (computed once per model, kept in the store)."""
     return closet_features(svc).table(model, key, closet, run_lock=svc.model.run_lock)
 
 
@@ -143,8 +146,8 @@ def explain_outfit(svc: Services, ids: Sequence[str], method: str = DEFAULT_METH
     items, closet, in_wash = _items(svc, ids)
     _check_method(method, methods())
     wearable_items(items)  # the grammar's message before any model work
-    model, key = _model(svc)
-    table = _table(svc, model, key, closet)
+    model, key = active_model(svc)
+    table = closet_table(svc, model, key, closet)
     with svc.model.run_lock:
         att = attribute(items, model, method, features=table)
         suggestion = suggest(items, closet, model, features=table, attribution=att,
@@ -186,13 +189,13 @@ def _pixel_maps(svc: Services, ids: Sequence[str], method: str) -> PixelMaps:
     items = _items(svc, ids)[0]
     _check_method(method, pixel_methods())
     wearable_items(items)
-    model, key = _model(svc)
+    model, key = active_model(svc)
     cache_key = (key, tuple(ids), method)
     with _maps_lock:
         if cache_key in _maps:
             _maps.move_to_end(cache_key)
             return _maps[cache_key]
-    table = _table(svc, model, key, items)
+    table = closet_table(svc, model, key, items)
     with svc.model.run_lock:  # the photos of one outfit are asked for together: one pass
         with _maps_lock:
             cached = _maps.get(cache_key)

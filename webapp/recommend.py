@@ -20,7 +20,7 @@ from flask import url_for
 from outfit.domain import Closet, Item
 from outfit.errors import OutfitError
 from outfit.vocab import SLOTS
-from webapp.builder import _closet, _model, _table
+from webapp.builder import active_model, closet_items, closet_table
 from webapp.services import Services
 
 __all__ = ["recommend_outfits", "DEFAULT_K", "DEFAULT_DIVERSITY", "MAX_K", "MAX_PINNED", "MAX_EXCLUDED",
@@ -82,15 +82,15 @@ def recommend_outfits(svc: Services, *, k: int = DEFAULT_K, pinned: Sequence[str
 
     pinned = list(dict.fromkeys(pinned))
     excluded = list(dict.fromkeys(excluded))
-    closet, in_wash = _closet(svc)
+    closet, in_wash = closet_items(svc)
     _check_ids(svc, closet, pinned, excluded)
     wash = sorted(i for i in in_wash if i in closet and i not in pinned and i not in excluded)
-    model, key = _model(svc)
+    model, key = active_model(svc)
     items = list(closet.values())
     if not items:
         raise OutfitError("the closet has no item with a kind yet, so it cannot make an outfit",
                           hint="add photos and give each a kind (a top, a bottom, shoes...)")
-    table = _table(svc, model, key, items)
+    table = closet_table(svc, model, key, items)
     excluded_here = [i for i in excluded if i in closet] + wash
     constraints = {"season": season, "occasion": occasion}
     with svc.model.run_lock:
