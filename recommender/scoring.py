@@ -100,16 +100,6 @@ class Partial:
     def states(self) -> np.ndarray:
         return self.rows.cpu().numpy()
 
-    @staticmethod
-    def cat(parts: Sequence[Partial]) -> Partial:
-        """The states of several batches as one."""
-        width = max(p.rows.shape[1] for p in parts)
-        rows = torch.cat([torch.nn.functional.pad(p.rows, (0, width - p.rows.shape[1]),
-                                                  value=-1) for p in parts])
-        rest = [None if getattr(parts[0], f) is None else torch.cat([getattr(p, f) for p in parts])
-                for f in Partial._FIELDS[1:]]
-        return Partial(rows, *rest)
-
 
 class ClosetScorer:
     """Grades outfits of one closet: rows are indices into ``table``."""
