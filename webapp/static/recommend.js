@@ -126,11 +126,10 @@
     return f;
   }
   function thumbButton(up, state) {
-    var b = el("button", "thumb " + (up ? "thumb-up" : "thumb-down"), up ? "\ud83d\udc4d" : "\ud83d\udc4e");
+    var b = el("button", "thumb " + (up ? "thumb-up" : "thumb-down"), up ? "Like" : "Not for me");
     b.type = "submit";
     b.name = "up";
     b.value = up ? "1" : "0";
-    b.setAttribute("aria-label", up ? "Thumbs up" : "Thumbs down");
     b.title = up ? "Thumbs up: I like this outfit" : "Thumbs down: not for me";
     b.setAttribute("aria-pressed", state === up ? "true" : "false");
     return b;
