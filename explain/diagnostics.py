@@ -40,9 +40,10 @@ from outfit.errors import OutfitError
 from .pixels import _eval_mode
 
 __all__ = ["feature_projection", "activation_maximisation", "unit_names", "unit_value",
-           "PROJECTIONS"]
+           "write_diagnostics", "PROJECTIONS", "DIAGNOSTICS_INDEX"]
 
 PROJECTIONS: tuple[str, ...] = ("pca",)
+DIAGNOSTICS_INDEX = "diagnostics.json"
 DPI = 120
 
 
@@ -202,3 +203,44 @@ def activation_maximisation(model: GraderModel, unit: str, out_png: Path | str, 
            "tv_weight": float(tv_weight), "l2_weight": float(l2_weight), "jitter": shift}
     out.with_suffix(".json").write_text(json.dumps(doc, indent=1) + "\n")
     return out
+
+
+# ---------------------------------------------------------------------------------- a set
+def write_diagnostics(model: GraderModel, items: Sequence[Item], out_dir: Path | str, *,
+                      shapes: int = 6, steps: int = 200, seed: int = 0) -> dict:
+    """The pictures a models page shows, in ``out_dir``: the feature projection of ``items``
+    (``features.png``) and the image each pattern unit and the ``shapes`` shape units most
+    common among ``items`` respond to most (``unit-<k>.png``). Writes and returns the index
+    (:data:`DIAGNOSTICS_INDEX`): ``{"items", "images": [{"file", "title", "caption"}]}``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    items = list(items)
+    images = []
+    proj = feature_projection(model, items, out / "features.png")
+    axes = json.loads(proj.with_suffix(".json").read_text())["axes"]
+    share = sum(a["explained_variance_ratio"] for a in axes)
+    images.append({"file": "features.png", "title": "Item features, projected",
+                   "caption": f"{len(items)} items on the first two principal components of "
+                              f"their features ({share:.0%} of the variance); one colour per "
+                              "category. Categories that form their own clusters are ones the "
+                              "grader can tell apart."})
+    known = set(unit_names(model))
+    counts: dict[str, int] = {}
+    for it in items:
+        unit = f"shape:{it.category}"
+        if unit in known:
+            counts[unit] = counts.get(unit, 0) + 1
+    units = sorted(counts, key=lambda u: (-counts[u], u))[:max(0, int(shapes))]
+    units += [u for u in sorted(known) if u.startswith("pattern:")]
+    for k, unit in enumerate(units):
+        png = activation_maximisation(model, unit, out / f"unit-{k}.png", steps=steps, seed=seed)
+        doc = json.loads(png.with_suffix(".json").read_text())
+        kind, name = unit.split(":", 1)
+        images.append({"file": png.name, "title": f"What says \u201c{name}\u201d ({kind})",
+                       "unit": unit,
+                       "caption": f"The input that drives the {kind} unit \u201c{name}\u201d "
+                                  f"highest (from {doc['start_value']:.2f} to "
+                                  f"{doc['value']:.2f})."})
+    index = {"items": len(items), "images": images}
+    (out / DIAGNOSTICS_INDEX).write_text(json.dumps(index, indent=1) + "\n")
+    return index

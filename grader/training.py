@@ -30,6 +30,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from data.dataset import Dataset
+from data.fileio import atomic_write_json
 from data.loaders import load_dataset
 from outfit.errors import OutfitError
 
@@ -94,6 +95,9 @@ class TrainConfig:
     cache_dir: str | None = None
     resume: bool = False
     progress: bool = True
+    # A JSON file rewritten as training goes (stage, epoch, step, fraction done), for a watcher
+    # such as the web app's training jobs; None writes nothing.
+    progress_file: str | None = None
     grader_config: dict = field(default_factory=dict)
 
 
@@ -208,8 +212,38 @@ def _progress(cfg: TrainConfig, dist: Dist, total: int, desc: str):
                 dynamic_ncols=True)
 
 
+class _ProgressFile:
+    """How far a run is, rewritten atomically into ``cfg.progress_file`` (at most twice a second,
+    and at every stage change): ``{"stage", "epoch", "epochs", "step", "steps", "fraction",
+    "message"}``. ``fraction`` counts the planned epochs of both stages (an early stop jumps to
+    the end). Only the main process writes."""
+
+    def __init__(self, cfg: TrainConfig, dist: Dist) -> None:
+        self.path = Path(cfg.progress_file) if cfg.progress_file and dist.is_main else None
+        self.feature_epochs = cfg.feature_epochs
+        self.units = max(1, cfg.feature_epochs + cfg.epochs)
+        self._last = 0.0
+
+    def __call__(self, stage: str, epoch: int = 0, epochs: int = 0, step: int = 0, steps: int = 1,
+                 *, message: str = "", force: bool = False) -> None:
+        if self.path is None:
+            return
+        now = time.monotonic()
+        if not force and now - self._last < 0.5:
+            return
+        self._last = now
+        done = {"features": epoch + step / max(1, steps),
+                "grader": self.feature_epochs + epoch + step / max(1, steps),
+                "finishing": self.units, "done": self.units}.get(stage, 0.0)
+        atomic_write_json(self.path, {
+            "stage": stage, "epoch": epoch + 1 if epochs else 0, "epochs": epochs, "step": step,
+            "steps": steps, "fraction": round(min(1.0, done / self.units), 4),
+            "message": message})
+
+
 def _train_features(cfg: TrainConfig, dist: Dist, fn: ItemFeatureNet, images: torch.Tensor,
-                    shape_y: torch.Tensor, pattern_y: torch.Tensor, log: list) -> None:
+                    shape_y: torch.Tensor, pattern_y: torch.Tensor, log: list,
+                    report: _ProgressFile) -> None:
     """Stage 1: trunk + shape/pattern heads on item labels."""
     if cfg.feature_epochs <= 0:
         return
@@ -244,6 +278,8 @@ def _train_features(cfg: TrainConfig, dist: Dist, fn: ItemFeatureNet, images: to
             right += int((shape_logits.argmax(-1).cpu() == shape_y[idx]).sum())
             bar.set_postfix(loss=f"{total / (step + 1):.3f}")
             bar.update()
+            report("features", epoch, cfg.feature_epochs, step + 1, steps_per_epoch,
+                   message=f"item features, epoch {epoch + 1} of {cfg.feature_epochs}")
         bar.close()
         log.append({"stage": "features", "epoch": epoch + 1, "loss": total / steps_per_epoch,
                     "shape_acc": right / max(1, steps_per_epoch * cfg.feature_batch_size)})
@@ -273,6 +309,8 @@ def train_model(cfg: TrainConfig) -> tuple[dict, GraderModel]:
 def _train(cfg: TrainConfig, dist: Dist) -> tuple[dict, GraderModel]:
     started = time.time()
     out = Path(cfg.out)
+    report = _ProgressFile(cfg, dist)
+    report("loading", message="loading the dataset and its photos", force=True)
     rng = _seed_all(cfg.seed)  # the same seed in every process: one order of batches, split
     device = torch.device(cfg.device)
     if device.type == "cuda" and not torch.cuda.is_available():
@@ -310,7 +348,7 @@ def _train(cfg: TrainConfig, dist: Dist) -> tuple[dict, GraderModel]:
         fn.trunk.requires_grad_(not cfg.freeze_backbone)
         fn.pattern_head.requires_grad_(bool((pattern_y[:n_train] != UNKNOWN).any()))
         _train_features(cfg, dist, fn, images[:n_train], shape_y[:n_train], pattern_y[:n_train],
-                        log)
+                        log, report)
     dist.broadcast_module(fn)  # batch-norm statistics are per process until now
     for part in (fn.trunk, fn.shape_head, fn.pattern_head):
         part.requires_grad_(False)
@@ -380,6 +418,8 @@ def _train(cfg: TrainConfig, dist: Dist) -> tuple[dict, GraderModel]:
             total += loss.item()
             bar.set_postfix(loss=f"{total / (step + 1):.3f}")
             bar.update()
+            report("grader", epoch, cfg.epochs, step + 1, steps,
+                   message=f"grader, epoch {epoch + 1} of {cfg.epochs}")
         bar.close()
         scorer.eval()
         with average.applied():  # validate (and keep) the averaged weights
@@ -402,6 +442,7 @@ def _train(cfg: TrainConfig, dist: Dist) -> tuple[dict, GraderModel]:
         if dist.decide(bad_epochs >= cfg.patience):
             break
 
+    report("finishing", message="calibrating and saving", force=True)
     if best_state is not None:
         scorer.load_state_dict(best_state, strict=False)
     scorer.eval()
@@ -422,6 +463,7 @@ def _train(cfg: TrainConfig, dist: Dist) -> tuple[dict, GraderModel]:
         tmp.write_text(json.dumps(card, indent=2) + "\n")
         os.replace(tmp, out / "card.json")
         state_path.unlink(missing_ok=True)
+    report("done", message="trained", force=True)
     return card, model
 
 

@@ -158,10 +158,14 @@ def demo(n_outfits: int | None, closet_items: int, do_serve: bool, host: str, po
               help="Keep decoded photos here between runs.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in --out.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.option("--progress-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Keep how far training is in this JSON file (stage, epoch, fraction done), "
+                   "for a program watching the run.")
 def train(dataset: Path, out_dir: Path, arch: str, backbone: str, weights: str,
           freeze_backbone: bool, epochs: int, feature_epochs: int, image_size: int,
           batch_size: int, patience: int, style_dropout: float, device: str, seed: int,
-          version: str, cache_dir: Path | None, resume: bool, quiet: bool) -> None:
+          version: str, cache_dir: Path | None, resume: bool, quiet: bool,
+          progress_file: Path | None) -> None:
     """Train an outfit grader (item-feature CNN + grader) on a dataset."""
     from grader import TrainConfig
     from grader import train as run_training
@@ -172,7 +176,8 @@ def train(dataset: Path, out_dir: Path, arch: str, backbone: str, weights: str,
                       batch_size=batch_size, patience=patience, style_dropout=style_dropout,
                       device=device, seed=seed,
                       version=version, cache_dir=str(cache_dir) if cache_dir else None,
-                      resume=resume, progress=not quiet)
+                      resume=resume, progress=not quiet,
+                      progress_file=str(progress_file) if progress_file else None)
     card = run_training(cfg)
     if os.environ.get("RANK", "0") != "0":  # under torchrun only the first process reports
         return
@@ -390,6 +395,40 @@ def explain_command(model_path: Path, item_ids: str, closet_path: Path | None, m
     for n, r in enumerate(advice.replacements, 1):
         label = "take it off" if r.item is None else f"{r.item.label} ({r.item.id})"
         click.echo(f"{n:>2}. {r.score:.3f}  {r.gain:+.2f}  {label}")
+
+
+@cli.command()
+@click.argument("dataset", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--model", "model_path", required=True,
+              type=click.Path(exists=True, path_type=Path), help="A model folder or model.pt.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the PNGs and their index (diagnostics.json).")
+@click.option("--split", default="test", show_default=True,
+              type=click.Choice(["train", "valid", "test"]))
+@click.option("--max-items", default=1500, show_default=True, type=click.IntRange(min=2),
+              help="Most items in the feature projection (a seeded sample).")
+@click.option("--shapes", default=6, show_default=True, type=click.IntRange(min=0),
+              help="Shape units to picture (the most common categories).")
+@click.option("--steps", default=200, show_default=True, type=click.IntRange(min=1),
+              help="Gradient steps per activation-maximisation image.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
+def diagnose(dataset: Path, model_path: Path, out_dir: Path, split: str, max_items: int,
+             shapes: int, steps: int, seed: int, device: str) -> None:
+    """Pictures of what a model has learned: its item features projected in 2-D, and the
+    images its shape and pattern units respond to most."""
+    import random
+
+    from data import load_dataset
+    from explain.diagnostics import write_diagnostics
+    from grader import load_model
+
+    model = load_model(model_path, device=device)
+    items = sorted(load_dataset(dataset, split=split).items.values(), key=lambda it: it.id)
+    if len(items) > max_items:
+        items = random.Random(seed).sample(items, max_items)
+    index = write_diagnostics(model, items, out_dir, shapes=shapes, steps=steps, seed=seed)
+    click.echo(f"{len(index['images'])} diagnostic images written to {out_dir}")
 
 
 @cli.command("evaluate-explainer")

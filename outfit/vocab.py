@@ -1,4 +1,4 @@
-"""The category and slot vocabulary, and the grammar of a wearable outfit.
+"""The category, slot, season and formality vocabularies, and the grammar of a wearable outfit.
 
 Semantic categories are Polyvore Outfits' (Vasileva et al., ECCV 2018). Slots follow Tangseng,
 Yamaguchi & Okatani (arXiv 1804.09979): an outfit is one of four main shapes
@@ -17,6 +17,9 @@ __all__ = [
     "MAX_ACCESSORIES",
     "MAIN_SHAPES",
     "CATEGORY_SLOT",
+    "SEASONS",
+    "ALL_SEASON",
+    "FORMALITIES",
     "slot_of",
     "normalize_category",
     "check_slot",
@@ -62,6 +65,13 @@ CATEGORY_SLOT: dict[str, str] = {
     "scarves": ACCESSORY,
     "sunglasses": ACCESSORY,
 }
+
+# The season an item is worn in and how formal it is: the values of the ``season`` and
+# ``formality`` attributes that the recommender's constraints read (an occasion asks for a
+# formality, so the occasions are these words too).
+ALL_SEASON = "all-season"
+SEASONS: tuple[str, ...] = ("summer", "winter", ALL_SEASON)
+FORMALITIES: tuple[str, ...] = ("casual", "smart", "formal")
 
 # Spellings met in the wild that mean one of the semantic categories.
 _ALIASES = {

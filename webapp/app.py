@@ -3,8 +3,10 @@
     app = create_app({"OUTFIT_HOME": "/tmp/closet", "MODEL": "/tmp/model"})
 
 Config keys (all optional): ``OUTFIT_HOME`` (the instance folder; default
-:func:`outfit.config.instance_dir`), ``MODEL`` (the model folder that tags uploads; default the
-newest folder under ``<instance>/models/`` with a ``model.pt``, else none), ``MAX_CONTENT_LENGTH``
+:func:`outfit.config.instance_dir`), ``MODEL`` (the model folder that scores and tags; default the
+one chosen on the models page, else the newest folder under ``<instance>/models/`` with a
+``model.pt``, else none), ``DATA_ROOTS`` (folders the models page may read datasets from,
+beside ``<instance>/worlds``), ``MAX_CONTENT_LENGTH``
 (bytes per request, default 25 MiB; more is answered with 413), ``SECRET_KEY`` (default: one
 generated on first start and kept in ``<instance>/secret_key``, mode 0600, so sessions and CSRF
 tokens survive a restart), ``TESTING``, and any Flask or Flask-WTF key.
@@ -28,6 +30,9 @@ from flask import Flask, Response
 from flask_wtf.csrf import CSRFProtect
 
 from outfit.config import instance_dir
+from webapp.closet_features import ClosetFeatures
+from webapp.jobs import JobManager
+from webapp.models import MODELS_DIR, data_roots, read_active_name
 from webapp.services import ActiveModel, Services, newest_model
 from webapp.store import Store
 
@@ -67,6 +72,14 @@ def _secret_key(home: Path) -> str:
     return key
 
 
+def _default_model(home: Path) -> Path | None:
+    """The model chosen on the models page, if it is still there; else the newest."""
+    name = read_active_name(home)
+    if name and (home / MODELS_DIR / name / "model.pt").is_file():
+        return home / MODELS_DIR / name
+    return newest_model(home / MODELS_DIR)
+
+
 def _security_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
@@ -80,7 +93,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     home = Path(config.pop("OUTFIT_HOME", None) or instance_dir()).expanduser()
     home.mkdir(parents=True, exist_ok=True)
     model_path = config.pop("MODEL", None)
-    model = Path(model_path).expanduser() if model_path else newest_model(home / "models")
+    roots = data_roots(home, config.pop("DATA_ROOTS", None) or ())
+    model = Path(model_path).expanduser() if model_path else _default_model(home)
 
     app.config.update(
         MAX_CONTENT_LENGTH=DEFAULT_MAX_CONTENT_LENGTH,
@@ -95,7 +109,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = _secret_key(home)
 
     store = Store(home, max_upload_bytes=int(app.config["MAX_CONTENT_LENGTH"]))
-    app.extensions["outfit"] = Services(store=store, model=ActiveModel(model), home=home)
+    app.extensions["outfit"] = Services(store=store, model=ActiveModel(model), home=home,
+                                        jobs=JobManager(home), features=ClosetFeatures(store),
+                                        data_roots=tuple(roots))
 
     csrf.init_app(app)
     app.after_request(_security_headers)
@@ -103,7 +119,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from webapp.api import init_api
     from webapp.api.docs import bp as docs_bp
     from webapp.errors_http import register_error_handlers
-    from webapp.pages import builder_bp, closet_bp, recommend_bp, wears_bp
+    from webapp.pages import builder_bp, closet_bp, models_bp, recommend_bp, wears_bp
 
     app.extensions["outfit_api"] = init_api(app)
     app.register_blueprint(docs_bp)
@@ -111,6 +127,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(builder_bp)
     app.register_blueprint(recommend_bp)
     app.register_blueprint(wears_bp)
+    app.register_blueprint(models_bp)
     register_error_handlers(app)
 
     from webapp.pages.closet import SLOT_LABELS, item_title

@@ -47,6 +47,7 @@ from webapp.records import (
 )
 from webapp.schema import (
     _TABLES,
+    CHOICE_TAGS,
     DB_NAME,
     SCHEMA_VERSION,
     TAGS,
@@ -182,6 +183,8 @@ def _archive_record(row: sqlite3.Row, where: Path) -> ItemRecord:
             values[tag] = _tag_value(tag, values[tag])
             conf = values[f"{tag}_confidence"]
             values[f"{tag}_confidence"] = None if conf is None else _confidence(tag, conf)
+        for tag in CHOICE_TAGS:
+            values[tag] = _tag_value(tag, values[tag])
     except OutfitError as exc:
         raise bad(exc.message) from None
     values["original_name"] = _clean_original_name(values["original_name"])

@@ -45,7 +45,6 @@ NO_MODEL_HINT = ("train one with `outfit train DATASET --out <instance>/models/N
                  "`make demo`), then restart the server, or start it with --model FOLDER")
 
 
-_HELPER_LOCK = threading.Lock()
 
 
 def methods() -> list[str]:
@@ -68,25 +67,19 @@ def parse_ids(values: Sequence[str]) -> list[str]:
 
 def closet_features(svc: Services) -> ClosetFeatures:
     """The app's feature helper (one per :class:`Services`)."""
-    helper = getattr(svc, "_closet_features", None)
-    if helper is None:
-        with _HELPER_LOCK:
-            helper = getattr(svc, "_closet_features", None)
-            if helper is None:
-                helper = ClosetFeatures(svc.store)
-                svc._closet_features = helper  # type: ignore[attr-defined]
-    return helper
+    return svc.features
 
 
 def active_model(svc: Services) -> tuple[GraderModel, str]:
-    model = svc.model.get()
-    if model is None or svc.model.key is None:
-        if svc.model.path is None:
+    active = svc.model  # read once: the models page may replace it meanwhile
+    model = active.get()
+    if model is None or active.key is None:
+        if active.path is None:
             raise ModelError("No model is active, so outfits cannot be scored or explained.",
                              hint=NO_MODEL_HINT)
-        raise ModelError(svc.model.status(), hint="fix or replace that model folder; "
+        raise ModelError(active.status(), hint="fix or replace that model folder; "
                          + NO_MODEL_HINT)
-    return model, svc.model.key
+    return model, active.key
 
 
 def closet_items(svc: Services) -> tuple[dict[str, Item], set[str]]:

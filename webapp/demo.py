@@ -11,8 +11,8 @@ instance folder, made once, so that the app has something to show on its first p
    a temporary folder (so the closet's photos are not ones the model was trained on), picks
    about 80 items spread over every slot, and stores each photo through
    :meth:`~webapp.store.Store.add_photo` with its known tags (semantic category, fine category,
-   colour, pattern). A closet left half-filled by an interrupted demo (only demo photos in it)
-   is completed: photos already there are skipped.
+   colour, pattern, season, formality). A closet left half-filled by an interrupted demo (only
+   demo photos in it) is completed: photos already there are skipped.
 
 A second call finds both and returns at once.
 """
@@ -102,10 +102,13 @@ def pick_closet(items: list[Item], n: int, seed: int) -> list[Item]:
 
 
 def _tags(item: Item) -> dict[str, str | None]:
+    """The world item's known tags, season and formality included (so the recommend page's
+    season and occasion filters work on the demo closet at once)."""
     attrs = item.attributes
     return {"name": item.name or item.category, "semantic_category": item.semantic_category,
             "category": item.category, "color": attrs.get("color"),
-            "pattern": attrs.get("pattern")}
+            "pattern": attrs.get("pattern"), "season": attrs.get("season"),
+            "formality": attrs.get("formality")}
 
 
 def _make_model(home: Path, state: DemoState, *, outfits: int, seed: int, world_image_size: int,

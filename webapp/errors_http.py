@@ -29,6 +29,8 @@ from outfit.errors import (
     UnknownSlotError,
 )
 from webapp.errors import DuplicatePhotoError
+from webapp.jobs import JobBusyError, JobNotFoundError
+from webapp.models import DatasetError, ModelNotFoundError
 
 __all__ = ["ApiError", "describe", "error_payload", "register_error_handlers", "API_PREFIX"]
 
@@ -103,8 +105,12 @@ def _from_http(exc: HTTPException) -> ApiError:
 
 def _from_outfit(exc: OutfitError) -> ApiError:
     hint = exc.hint
-    if isinstance(exc, ItemNotFoundError):
+    if isinstance(exc, ItemNotFoundError | ModelNotFoundError | JobNotFoundError):
         return ApiError(404, "not_found", exc.message, hint)
+    if isinstance(exc, JobBusyError):
+        return ApiError(409, "busy", exc.message, hint)
+    if isinstance(exc, DatasetError):
+        return ApiError(422, "bad_dataset", exc.message, hint)
     if isinstance(exc, DuplicatePhotoError):
         return ApiError(409, "duplicate_photo", exc.message, hint, existing_id=exc.existing_id)
     if isinstance(exc, ImageError):

@@ -19,7 +19,7 @@ from flask import url_for
 
 from outfit.domain import Closet, Item
 from outfit.errors import OutfitError
-from outfit.vocab import SLOTS
+from outfit.vocab import FORMALITIES, SEASONS, SLOTS
 from webapp.builder import active_model, closet_items, closet_table
 from webapp.services import Services
 
@@ -32,8 +32,7 @@ MAX_PINNED = 8
 MAX_EXCLUDED = 1000
 MAX_DIVERSITY = 0.95
 DEFAULT_DIVERSITY = 0.3
-SEASONS = ("summer", "winter", "all-season")
-OCCASIONS = ("casual", "smart", "formal")
+OCCASIONS = FORMALITIES  # an occasion asks for items of a formality that suits it
 REASON_METHOD = "gxa"
 _NAME = "closet"
 _SLOT_ORDER = {s: n for n, s in enumerate(SLOTS)}  # an outfit is shown top to toe

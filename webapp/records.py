@@ -18,7 +18,7 @@ from typing import Any
 
 from outfit.vocab import CATEGORY_SLOT, normalize_category
 from webapp.errors import StoreError
-from webapp.schema import TAGS
+from webapp.schema import CHOICE_TAGS, TAGS
 
 __all__ = ["ItemRecord", "FeedbackRecord", "WearRecord", "ExportReport", "ImportReport"]
 
@@ -29,8 +29,10 @@ _MAX_TAG_LEN, _MAX_NAME_LEN = 64, 200
 
 @dataclass(frozen=True)
 class ItemRecord:
-    """One row of ``items``. Each tag has a confidence (None when set by hand) and a flag
-    saying the person edited it (auto-tagging never overwrites an edited tag)."""
+    """One row of ``items``. Each of the :data:`~webapp.schema.TAGS` has a confidence (None
+    when set by hand) and a flag saying the person edited it (auto-tagging never overwrites an
+    edited tag); ``season`` and ``formality`` (:data:`~webapp.schema.CHOICE_TAGS`) are only
+    ever set by hand, None while unknown."""
 
     id: str
     name: str
@@ -48,6 +50,8 @@ class ItemRecord:
     pattern: str | None
     pattern_confidence: float | None
     pattern_edited: bool
+    season: str | None  # summer, winter or all-season
+    formality: str | None  # casual, smart or formal
     in_wash: bool
     width: int  # px of the stored (upright) photo
     height: int
@@ -136,6 +140,12 @@ def _tag_value(tag: str, value: object) -> str | None:
         return value
     if not value:
         return None
+    if tag in CHOICE_TAGS:
+        if value.lower() not in CHOICE_TAGS[tag]:
+            raise StoreError(f"unknown {tag} {value!r}",
+                             hint=f"use one of: {', '.join(CHOICE_TAGS[tag])} "
+                                  "(or leave it empty while unknown)")
+        return value.lower()
     if tag == "semantic_category":
         return normalize_category(value)  # UnknownCategoryError lists the categories
     if len(value) > _MAX_TAG_LEN:
@@ -152,9 +162,10 @@ def _confidence(tag: str, value: object) -> float:
 
 def _initial_tags(tags: Mapping[str, Any] | None) -> dict[str, Any]:
     """Columns for an upload's tags: a tag with ``<tag>_confidence`` came from a tagger; one
-    without was set by the person (edited, no confidence)."""
+    without was set by the person (edited, no confidence). ``season`` and ``formality`` take
+    no confidence."""
     tags = dict(tags or {})
-    allowed = {"name", *TAGS, *(f"{t}_confidence" for t in TAGS)}
+    allowed = {"name", *TAGS, *(f"{t}_confidence" for t in TAGS), *CHOICE_TAGS}
     unknown = sorted(set(tags) - allowed)
     if unknown:
         raise StoreError(f"unknown tag(s): {', '.join(unknown)}",
@@ -168,6 +179,8 @@ def _initial_tags(tags: Mapping[str, Any] | None) -> dict[str, Any]:
         out[tag] = value
         out[f"{tag}_confidence"] = _confidence(tag, conf) if conf is not None else None
         out[f"{tag}_edited"] = value is not None and conf is None
+    for tag in CHOICE_TAGS:
+        out[tag] = _tag_value(tag, tags.get(tag))
     return out
 
 

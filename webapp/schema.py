@@ -14,13 +14,17 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from outfit.vocab import FORMALITIES, SEASONS
 from webapp.errors import SchemaVersionError, StoreError
 
-__all__ = ["DB_NAME", "TAGS", "MIGRATIONS", "SCHEMA_VERSION", "connect", "db_errors",
-           "transaction", "upgrade_database"]
+__all__ = ["DB_NAME", "TAGS", "CHOICE_TAGS", "MIGRATIONS", "SCHEMA_VERSION", "connect",
+           "db_errors", "transaction", "upgrade_database"]
 
 DB_NAME = "closet.db"
 TAGS: tuple[str, ...] = ("semantic_category", "category", "color", "pattern")
+# Tags with a fixed vocabulary, set by hand only (no confidence, no edited flag): the item
+# attributes that the recommender's season and occasion constraints read. NULL: unknown.
+CHOICE_TAGS: dict[str, tuple[str, ...]] = {"season": SEASONS, "formality": FORMALITIES}
 
 
 def _tag_columns(tag: str) -> str:
@@ -81,6 +85,14 @@ MIGRATIONS: list[tuple[str, ...]] = [
             PRIMARY KEY (model_key, item_id)
         ) STRICT, WITHOUT ROWID""",
         "CREATE INDEX features_item ON features (item_id)",
+    ),
+    # 1 -> 2: season and formality (CHOICE_TAGS). The values are written out, not built from
+    # the vocabularies: a shipped step must not change when they do (that takes a new step).
+    (
+        "ALTER TABLE items ADD COLUMN season TEXT "
+        "CHECK (season IN ('summer', 'winter', 'all-season'))",
+        "ALTER TABLE items ADD COLUMN formality TEXT "
+        "CHECK (formality IN ('casual', 'smart', 'formal'))",
     ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

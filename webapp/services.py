@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 from flask import current_app
 
 from outfit.errors import OutfitError
+from webapp.closet_features import ClosetFeatures
+from webapp.jobs import JobManager
 from webapp.store import Store
 
 if TYPE_CHECKING:  # torch stays out of the app until a photo is tagged
@@ -59,13 +61,15 @@ class ActiveModel:
     which the pages and ``/api/v1/health`` show.
     """
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, run_lock: threading.Lock | None = None) -> None:
         self.path = path
         self.error: str | None = None
         self._model: GraderModel | None = None
         self._key: str | None = None
         self._load_lock = threading.Lock()
-        self._run_lock = threading.Lock()  # one photo batch at a time: torch uses every core
+        # One photo batch at a time: torch uses every core. A model chosen in place of this one
+        # takes over the lock, so the two never compute at once.
+        self._run_lock = run_lock or threading.Lock()
 
     @property
     def run_lock(self) -> threading.Lock:
@@ -138,9 +142,16 @@ class ActiveModel:
 
 @dataclass
 class Services:
+    """``model`` is replaced whole when a person chooses another model (views read it once per
+    request); ``features`` keeps item features per model key; ``jobs`` runs training and
+    evaluations; ``data_roots`` are the folders datasets may be read from."""
+
     store: Store
     model: ActiveModel
     home: Path
+    jobs: JobManager
+    features: ClosetFeatures
+    data_roots: tuple[Path, ...] = ()
 
     def describe(self) -> dict[str, Any]:
         return {"path": str(self.model.path) if self.model.path else None,

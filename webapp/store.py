@@ -80,6 +80,7 @@ from webapp.records import (
     _unique_ids,
 )
 from webapp.schema import (
+    CHOICE_TAGS,
     DB_NAME,
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -93,7 +94,7 @@ from webapp.schema import (
 __all__ = [
     "Store", "ItemRecord", "FeedbackRecord", "WearRecord", "ExportReport", "ImportReport",
     "StoreError", "DuplicatePhotoError", "SchemaVersionError", "ArchiveError",
-    "TAGS", "MIGRATIONS", "SCHEMA_VERSION", "DB_NAME", "THUMB_SIZE",
+    "TAGS", "CHOICE_TAGS", "MIGRATIONS", "SCHEMA_VERSION", "DB_NAME", "THUMB_SIZE",
 ]
 
 PHOTOS, THUMBS = "images", "thumbs"
@@ -151,7 +152,8 @@ class Store:
         """Store an uploaded photo as a new item and return it.
 
         ``data`` is the file's bytes; ``original_name`` is kept as data only. ``tags`` may hold
-        ``name``, the :data:`TAGS` and ``<tag>_confidence`` (see :func:`webapp.records._initial_tags`).
+        ``name``, the :data:`TAGS`, ``<tag>_confidence`` and the :data:`CHOICE_TAGS` (see
+        :func:`webapp.records._initial_tags`).
         Raises ImageError for a refused file, DuplicatePhotoError when the photo is already
         here; either way nothing is left behind.
         """
@@ -250,18 +252,24 @@ class Store:
             return int(conn.execute(f"SELECT count(*) FROM items{where}", params).fetchone()[0])
 
     def update_tags(self, item_id: str, **tags: str | None) -> ItemRecord:
-        """Set tags by hand (``name`` and the :data:`TAGS`; None clears one): each is marked
-        edited and loses its confidence, so auto-tagging leaves it alone from now on."""
-        unknown = sorted(set(tags) - {"name", *TAGS})
+        """Set tags by hand (``name``, the :data:`TAGS` and the :data:`CHOICE_TAGS`; None or
+        an empty value clears one). Each of the :data:`TAGS` is marked edited and loses its
+        confidence, so auto-tagging leaves it alone from now on. A season or formality outside
+        its vocabulary raises StoreError naming the allowed values; nothing is changed then."""
+        known = ("name", *TAGS, *CHOICE_TAGS)
+        unknown = sorted(set(tags) - set(known))
         if unknown:
             raise StoreError(f"unknown tag(s): {', '.join(unknown)}",
-                             hint="use: " + ", ".join(("name", *TAGS)))
+                             hint="use: " + ", ".join(known))
         sets, params = ["updated_at = ?"], [_now()]
         for tag, value in tags.items():
             clean = _tag_value(tag, value)
             if tag == "name":
                 sets.append("name = ?")
                 params.append(clean or "")
+            elif tag in CHOICE_TAGS:
+                sets.append(f"{tag} = ?")
+                params.append(clean)
             else:
                 sets += [f"{tag} = ?", f"{tag}_confidence = NULL", f"{tag}_edited = 1"]
                 params.append(clean)
@@ -316,14 +324,16 @@ class Store:
     def closet(self, available_only: bool = True) -> Closet:
         """The items as a domain :class:`Closet`, oldest first; items not yet given a semantic
         category are left out (they fit no slot), and with ``available_only`` those in the wash.
-        Each item's ``image`` is its stored photo; ``attributes`` hold colour and pattern."""
+        Each item's ``image`` is its stored photo; ``attributes`` hold those of colour, pattern,
+        season and formality that are known (the recommender's constraints read the last two)."""
         with self._tx() as conn:
             rows = conn.execute("SELECT * FROM items WHERE semantic_category IS NOT NULL"
                                 + (" AND in_wash = 0" if available_only else "")
                                 + " ORDER BY created_at, rowid").fetchall()
         items = []
         for rec in map(_record, rows):
-            attrs = {k: v for k, v in (("color", rec.color), ("pattern", rec.pattern)) if v}
+            attrs = {k: v for k, v in (("color", rec.color), ("pattern", rec.pattern),
+                                       ("season", rec.season), ("formality", rec.formality)) if v}
             items.append(Item(id=rec.id, category=rec.category or "",
                               semantic_category=str(rec.semantic_category),
                               image=self._file(self.photos_dir, rec), name=rec.name,

@@ -9,6 +9,10 @@ colours that can clash. A clash is a pair of hues a stylist would not put in one
 
 from __future__ import annotations
 
+# Formality and season are the domain's vocabularies (the closet and the recommender use them
+# too); they are re-exported here with the rest of the world's attributes.
+from outfit.vocab import ALL_SEASON, FORMALITIES, SEASONS
+
 __all__ = [
     "COLORS",
     "NEUTRALS",
@@ -70,10 +74,6 @@ PATTERN_WORDS: dict[str, str] = {
     "floral": "floral",
     "print": "animal-print",
 }
-
-FORMALITIES: tuple[str, ...] = ("casual", "smart", "formal")
-ALL_SEASON = "all-season"
-SEASONS: tuple[str, ...] = ("summer", "winter", ALL_SEASON)
 
 
 def clash(a: str, b: str) -> bool:

@@ -110,3 +110,27 @@ def test_units_are_named_by_head(model, tmp_path):
         with pytest.raises(OutfitError, match="unknown unit"):
             activation_maximisation(model, bad, tmp_path / "x.png", steps=1)
     assert not (tmp_path / "x.png").exists()
+
+
+def test_diagnose_command_writes_the_set_and_its_index(tiny_model, tiny_world, tmp_path):
+    from click.testing import CliRunner
+
+    from outfit.cli import cli
+
+    out = tmp_path / "diag"
+    r = CliRunner().invoke(cli, ["diagnose", str(tiny_world), "--model", str(tiny_model),
+                                 "--out", str(out), "--shapes", "2", "--steps", "5",
+                                 "--max-items", "40"])
+    assert r.exit_code == 0, r.output
+    index = json.loads((out / "diagnostics.json").read_text())
+    files = [im["file"] for im in index["images"]]
+    assert files[0] == "features.png" and index["items"] == 40
+    units = [im["unit"] for im in index["images"][1:]]
+    model = load_model(tiny_model)
+    patterns = [u for u in unit_names(model) if u.startswith("pattern:")]
+    assert units[2:] == sorted(patterns)  # every pattern unit after the two shapes
+    assert len(units) == 2 + len(patterns) and all(u.startswith("shape:") for u in units[:2])
+    for f in files:  # every listed picture is there and is a PNG
+        with Image.open(out / f) as im:
+            assert im.format == "PNG"
+    assert "variance" in index["images"][0]["caption"]

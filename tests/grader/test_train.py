@@ -45,6 +45,28 @@ def test_training_writes_a_loadable_model_and_its_card(tiny_world, tmp_path):
     assert model.meta["data"]["fingerprint"] == on_disk["data"]["fingerprint"]
 
 
+def test_progress_file_follows_the_run_to_the_end(tiny_world, tmp_path, monkeypatch):
+    seen: list[dict] = []
+    real = train_module.atomic_write_json
+
+    def record(path, obj, **kw):
+        seen.append(dict(obj))
+        return real(path, obj, **kw)
+
+    monkeypatch.setattr(train_module, "atomic_write_json", record)
+    progress = tmp_path / "progress.json"
+    train(_cfg(tiny_world, tmp_path / "m", progress_file=str(progress)))
+    stages = [p["stage"] for p in seen]
+    assert stages[0] == "loading" and stages[-2:] == ["finishing", "done"]
+    assert "features" in stages and "grader" in stages
+    fractions = [p["fraction"] for p in seen]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0
+    assert json.loads(progress.read_text()) == {**seen[-1], "fraction": 1.0}
+    grader_steps = [p for p in seen if p["stage"] == "grader"]
+    assert all(p["epochs"] == 3 and 1 <= p["epoch"] <= 3 for p in grader_steps)
+    assert all(0 < p["fraction"] < 1 for p in grader_steps)
+
+
 def test_interrupted_training_resumes_where_it_stopped(tiny_world, tmp_path, monkeypatch):
     real = train_module.answer_questions
     calls = {"n": 0}

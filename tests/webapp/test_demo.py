@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from outfit.vocab import MAIN_SLOTS, SHOES
+from outfit.vocab import FORMALITIES, MAIN_SLOTS, SEASONS, SHOES
 from webapp.demo import DEMO_PREFIX, QUICK, prepare_demo
 from webapp.store import Store
 
@@ -55,6 +55,7 @@ def test_prepare_demo_makes_model_and_closet_then_reuses_them(demo_home):
     for r in records:  # complete tags, set as the person's own (no confidence)
         assert r.original_name.startswith(DEMO_PREFIX)
         assert r.semantic_category and r.category and r.color and r.pattern
+        assert r.season in SEASONS and r.formality in FORMALITIES  # the filters work at once
         assert r.semantic_category_edited and r.semantic_category_confidence is None
 
     # The closet comes from another world than the one the model was trained on.

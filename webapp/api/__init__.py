@@ -44,8 +44,10 @@ def _item_id_schema(_converter: ItemIdConverter) -> dict[str, str]:
 
 def init_api(app: Flask) -> OutfitApi:
     """Register the API's blueprints (and the item id converter, documented as a pattern)."""
+    from webapp.api.archive import blp as archive_blp
     from webapp.api.explain import blp as explain_blp
     from webapp.api.items import blp as items_blp
+    from webapp.api.models import blp as models_blp
     from webapp.api.recommend import blp as recommend_blp
     from webapp.api.wears import blp as wears_blp
 
@@ -57,5 +59,7 @@ def init_api(app: Flask) -> OutfitApi:
     api.register_blueprint(items_blp)
     api.register_blueprint(explain_blp)
     api.register_blueprint(recommend_blp)
+    api.register_blueprint(models_blp)
     api.register_blueprint(wears_blp)
+    api.register_blueprint(archive_blp)
     return api

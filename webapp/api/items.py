@@ -108,8 +108,9 @@ def get_item(item_id: str) -> dict[str, Any]:
 @blp.alt_response(404, schema=ErrorSchema, description="No such item")
 @blp.alt_response(422, schema=ErrorSchema, description="A value is not valid")
 def patch_item(changes: dict[str, Any], item_id: str) -> dict[str, Any]:
-    """Correct tags (they are marked edited; auto-tagging leaves them alone from then on) and
-    set or clear the in-the-wash flag."""
+    """Correct tags (they are marked edited; auto-tagging leaves them alone from then on), set
+    the season and formality the recommender's filters read (null clears one: unknown) and set
+    or clear the in-the-wash flag."""
     store = services().store
     in_wash = changes.pop("in_wash", None)
     record = store.get(item_id)

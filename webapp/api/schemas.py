@@ -11,7 +11,7 @@ from flask import url_for
 from flask_smorest.fields import Upload
 from marshmallow import fields, validate
 
-from outfit.vocab import SEMANTIC_CATEGORIES, SLOTS
+from outfit.vocab import FORMALITIES, SEASONS, SEMANTIC_CATEGORIES, SLOTS
 from webapp.records import ItemRecord
 
 __all__ = ["ErrorSchema", "ErrorBodySchema", "ItemSchema", "ItemListQuery", "ItemListSchema",
@@ -20,6 +20,11 @@ __all__ = ["ErrorSchema", "ErrorBodySchema", "ItemSchema", "ItemListQuery", "Ite
 
 MAX_LIMIT = 200
 _TAG = validate.Length(max=64)
+_SEASON, _FORMALITY = validate.OneOf(SEASONS), validate.OneOf(FORMALITIES)
+_SEASON_DOC = {"description": "The season the item is worn in (null: unknown); the "
+                              "recommender's season filter reads it"}
+_FORMALITY_DOC = {"description": "How formal the item is (null: unknown); the recommender's "
+                                 "occasion filter reads it"}
 
 
 class ErrorBodySchema(ma.Schema):
@@ -55,6 +60,8 @@ class ItemSchema(ma.Schema):
     pattern = fields.String(allow_none=True)
     pattern_confidence = fields.Float(allow_none=True)
     pattern_edited = fields.Boolean()
+    season = fields.String(allow_none=True, validate=_SEASON, metadata=_SEASON_DOC)
+    formality = fields.String(allow_none=True, validate=_FORMALITY, metadata=_FORMALITY_DOC)
     in_wash = fields.Boolean()
     width = fields.Integer(metadata={"description": "Stored photo width, px"})
     height = fields.Integer(metadata={"description": "Stored photo height, px"})
@@ -103,13 +110,15 @@ class ItemPatchSchema(ma.Schema):
     category = fields.String(allow_none=True, validate=_TAG)
     color = fields.String(allow_none=True, validate=_TAG)
     pattern = fields.String(allow_none=True, validate=_TAG)
+    season = fields.String(allow_none=True, validate=_SEASON, metadata=_SEASON_DOC)
+    formality = fields.String(allow_none=True, validate=_FORMALITY, metadata=_FORMALITY_DOC)
     in_wash = fields.Boolean()
 
     @ma.validates_schema
     def _not_empty(self, data: dict[str, Any], **_: Any) -> None:
         if not data:
             raise ma.ValidationError("give at least one of: name, semantic_category, category, "
-                                     "color, pattern, in_wash")
+                                     "color, pattern, season, formality, in_wash")
 
 
 class UploadFilesSchema(ma.Schema):

@@ -1,5 +1,6 @@
-"""The closet's pages: the grid with filters and search, bulk upload, and the item page (tags
-with their confidences, corrections, the in-the-wash flag, delete with a confirmation step).
+"""The closet's pages: the grid with filters and search, bulk upload, the item page (tags
+with their confidences, corrections, the in-the-wash flag, delete with a confirmation step),
+and the whole closet as a zip (an export link to the API, an import form).
 
 Pages render their content on the server (no blank first load) and work without JavaScript:
 every change is a POST form (CSRF-protected by the app) that calls the store, flashes what
@@ -16,7 +17,9 @@ from werkzeug.wrappers import Response
 
 from outfit.errors import ItemNotFoundError, OutfitError
 from outfit.vocab import SEMANTIC_CATEGORIES, SLOTS
+from webapp.closet_zip import import_summary, import_upload
 from webapp.records import ItemRecord
+from webapp.schema import CHOICE_TAGS
 from webapp.services import services
 from webapp.uploads import add_uploads, tag_note
 
@@ -29,6 +32,7 @@ SLOT_LABELS = {"outer": "Outerwear", "upper": "Tops", "lower": "Bottoms", "full"
                "shoes": "Shoes", "accessory": "Accessories"}
 _TAG_LABELS = {"semantic_category": "Kind", "category": "Category", "color": "Colour",
                "pattern": "Pattern"}
+_CHOICE_LABELS = {"season": "Season", "formality": "Formality"}  # the keys of CHOICE_TAGS
 _AVAILABLE = {"": None, "yes": True, "no": False}
 
 
@@ -110,6 +114,23 @@ def upload_post() -> Response:
     return redirect(url_for(".index"))
 
 
+@bp.post("/closet/import")
+def import_closet() -> Response:
+    """The import form: merge an exported closet zip, then say on the closet page what was
+    added and skipped, or why nothing was (the closet is then unchanged)."""
+    upload = request.files.get("archive")
+    if upload is None or not upload.filename:
+        flash("Choose a zip file made by Export closet to import.", "error")
+        return redirect(url_for(".index"))
+    try:
+        report = import_upload(services().store, upload)
+    except OutfitError as exc:
+        flash(f"Nothing was imported: {exc}", "error")
+    else:
+        flash(f"Closet imported: {import_summary(report)}", "ok")
+    return redirect(url_for(".index"))
+
+
 @bp.get("/items/<item_id:item_id>")
 def item(item_id: str) -> str:
     svc = services()
@@ -118,9 +139,14 @@ def item(item_id: str) -> str:
              "confidence": getattr(record, f"{k}_confidence"),
              "edited": getattr(record, f"{k}_edited")} for k, label in _TAG_LABELS.items()]
     untagged = all(t["confidence"] is None for t in tags)  # nothing came from a model
+    tags += [{"key": k, "label": label, "value": getattr(record, k), "confidence": None,
+              "edited": getattr(record, k) is not None} for k, label in _CHOICE_LABELS.items()]
+    choices = [{"key": k, "label": label, "values": CHOICE_TAGS[k], "value": getattr(record, k)}
+               for k, label in _CHOICE_LABELS.items()]  # the form's selects
     last = svc.store.wears(limit=1, item_id=item_id)
     return render_template("item.html", item=record, title=item_title(record), tags=tags,
-                           categories=SEMANTIC_CATEGORIES, slots=SLOT_LABELS, untagged=untagged,
+                           categories=SEMANTIC_CATEGORIES, choices=choices,
+                           slots=SLOT_LABELS, untagged=untagged,
                            model_status=svc.model.status(),
                            wear_count=svc.store.wear_counts().get(item_id, 0),
                            last_worn=last[0].worn_on if last else None)
@@ -128,9 +154,11 @@ def item(item_id: str) -> str:
 
 @bp.post("/items/<item_id:item_id>/tags")
 def item_tags(item_id: str) -> Response:
-    """Tag corrections: a field left empty clears that tag."""
+    """Tag corrections: a field left empty clears that tag (a season or formality left at
+    "unknown" clears it)."""
     form = request.form
-    changes = {k: form.get(k, "").strip() or None for k in _TAG_LABELS if k in form}
+    changes = {k: form.get(k, "").strip() or None for k in (*_TAG_LABELS, *_CHOICE_LABELS)
+               if k in form}
     if "name" in form:
         changes["name"] = form.get("name", "").strip()
     try:

@@ -1,0 +1,394 @@
+"""What the models page works with: the instance's model folders and their cards, the datasets
+the server may read, each model's evaluations and diagnostics, and the jobs that make them.
+
+Layout of the instance folder (``home``)::
+
+    models/<name>/model.pt, card.json        one folder per model (``outfit train --out``)
+    active_model                             the name of the model the app uses (optional)
+    evaluations/<model key>/<dataset id>/    grader.json, explainer.json, roc.png, ...
+    diagnostics/<model key>/                 diagnostics.json and its PNGs
+    jobs/<id>/                               see webapp.jobs
+
+Evaluations and diagnostics are kept under the model's *key* (its folder name and a digest of
+its file), so a model retrained under the same name gets fresh ones.
+
+No path here comes from a request as it is: a model is found by looking its name up in the
+listing of ``models/``, and a dataset must lie under one of the data roots the server was
+started with (``<home>/worlds`` and each ``outfit serve --data-root``), checked after resolving
+links, so ``../`` or a link out of a root is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from data.fileio import atomic_write_text
+from outfit.errors import OutfitError
+from webapp.jobs import Job, JobManager
+from webapp.services import ActiveModel, Services, model_key
+
+__all__ = ["ModelInfo", "DatasetInfo", "ModelNotFoundError", "DatasetError", "list_models",
+           "find_model", "activate", "data_roots", "list_datasets", "resolve_dataset", "evaluation_dir",
+           "read_evaluation", "diagnostics_dir", "read_diagnostics", "start_training",
+           "start_evaluation", "start_diagnostics", "read_active_name", "write_active_name",
+           "MODEL_NAME_RE", "compare"]
+
+MODELS_DIR = "models"
+ACTIVE_FILE = "active_model"
+MODEL_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+EVALUATION_FILES = ("grader.json", "explainer.json")
+_PLOT_NAME = re.compile(r"^[a-z0-9_-]{1,80}\.png$")
+
+
+class ModelNotFoundError(OutfitError):
+    """No model folder of that name in the instance."""
+
+
+class DatasetError(OutfitError):
+    """A dataset that is not one the server may read, or not a dataset at all."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One model folder: its name, the key of its evaluations, its card (None when unreadable,
+    with ``problem`` saying why)."""
+
+    name: str
+    path: Path
+    key: str
+    card: dict[str, Any] | None
+    problem: str | None
+    modified: str
+    size_bytes: int
+
+    def summary(self) -> dict[str, Any]:
+        """The card's headline numbers, flat, for a list or a table."""
+        card = self.card or {}
+        metrics, data, config = card.get("metrics", {}), card.get("data", {}), card.get("config", {})
+        return {
+            "name": self.name, "key": self.key, "modified": self.modified,
+            "size_bytes": self.size_bytes, "what": card.get("what"), "created": card.get("created"),
+            "dataset": Path(data["root"]).name if data.get("root") else data.get("name"),
+            "train_outfits": (data.get("train") or {}).get("outfits"),
+            "valid_auc": metrics.get("valid_auc"), "valid_fitb": metrics.get("valid_fitb"),
+            "train_seconds": card.get("train_seconds"), "arch": config.get("arch"),
+            "backbone": config.get("backbone"), "image_size": config.get("image_size"),
+            "epochs": len([e for e in card.get("log", []) if e.get("stage") == "grader"]) or None,
+            "problem": self.problem,
+        }
+
+
+def _iso(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _read_card(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
+    path = folder / "card.json"
+    if not path.is_file():
+        return None, "no card.json beside model.pt"
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return None, f"card.json cannot be read: {exc}"
+    return (card, None) if isinstance(card, dict) else (None, "card.json is not an object")
+
+
+def list_models(home: Path) -> list[ModelInfo]:
+    """Every ``<home>/models/<name>/model.pt``, newest first (names starting with a dot are
+    work in progress and left out)."""
+    root = Path(home) / MODELS_DIR
+    if not root.is_dir():
+        return []
+    found = []
+    for folder in root.iterdir():
+        file = folder / "model.pt"
+        if folder.name.startswith(".") or not file.is_file():
+            continue
+        st = file.stat()
+        card, problem = _read_card(folder)
+        found.append(ModelInfo(name=folder.name, path=folder, key=model_key(folder), card=card,
+                               problem=problem, modified=_iso(st.st_mtime),
+                               size_bytes=st.st_size))
+    found.sort(key=lambda m: (m.modified, m.name), reverse=True)
+    return found
+
+
+def find_model(home: Path, name: str) -> ModelInfo:
+    """The model called ``name``, looked up in :func:`list_models` (never joined to a path)."""
+    for m in list_models(home):
+        if m.name == name:
+            return m
+    raise ModelNotFoundError(f"no model called {name!r} in this instance",
+                             hint="the models page lists the models; train one there or with "
+                                  "`outfit train --out <home>/models/NAME`")
+
+
+def read_active_name(home: Path) -> str | None:
+    """The name saved by :func:`write_active_name`, or None."""
+    try:
+        name = (Path(home) / ACTIVE_FILE).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return name if MODEL_NAME_RE.match(name) else None
+
+
+def write_active_name(home: Path, name: str) -> None:
+    atomic_write_text(Path(home) / ACTIVE_FILE, name + "\n")
+
+
+def activate(svc: Services, model: ModelInfo) -> ActiveModel:
+    """Make ``model`` the app's model, now and after a restart. It is loaded on first use; a
+    model that cannot be loaded says so on every page, as at start-up."""
+    write_active_name(svc.home, model.name)
+    active = ActiveModel(model.path, run_lock=svc.model.run_lock)
+    svc.model = active
+    return active
+
+
+# ----------------------------------------------------------------------------- datasets
+@dataclass(frozen=True)
+class DatasetInfo:
+    """A dataset the server may read. ``id``: a stable handle for forms and URLs (its name and a
+    digest of its resolved path); ``ground_truth``: a synthetic world that knows why each bad
+    outfit is bad (the explainer's accuracy can be measured on it)."""
+
+    id: str
+    name: str
+    path: Path
+    format: str
+    ground_truth: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "path": str(self.path), "format": self.format,
+                "ground_truth": self.ground_truth}
+
+
+def data_roots(home: Path, extra: Iterable[Path | str] = ()) -> list[Path]:
+    """``<home>/worlds`` and the extra roots, resolved, those that exist."""
+    roots = []
+    for r in [Path(home) / "worlds", *map(Path, extra)]:
+        r = r.expanduser().resolve()
+        if r.is_dir() and r not in roots:
+            roots.append(r)
+    return roots
+
+
+def _dataset_format(path: Path) -> str | None:
+    from data.loaders import detect_format
+
+    try:
+        fmt = detect_format(path)
+    except OutfitError:
+        return None
+    return fmt if fmt != "folder" else None
+
+
+def _info(path: Path, fmt: str) -> DatasetInfo:
+    digest = hashlib.sha256(str(path).encode()).hexdigest()[:10]
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", path.name)[:40].strip("-") or "dataset"
+    return DatasetInfo(id=f"{safe}-{digest}", name=path.name, path=path, format=fmt,
+                       ground_truth=(path / "ground_truth.json").is_file())
+
+
+def list_datasets(roots: Sequence[Path]) -> list[DatasetInfo]:
+    """Each root that is itself a dataset, else its sub-folders that are (one level down)."""
+    found: dict[Path, DatasetInfo] = {}
+    for root in roots:
+        fmt = _dataset_format(root)
+        candidates = [(root, fmt)] if fmt else [
+            (p, _dataset_format(p)) for p in sorted(root.iterdir()) if p.is_dir()]
+        for path, f in candidates:
+            if f and path.resolve() not in found:
+                found[path.resolve()] = _info(path.resolve(), f)
+    return sorted(found.values(), key=lambda d: (d.name, d.id))
+
+
+def resolve_dataset(roots: Sequence[Path], value: str) -> DatasetInfo:
+    """A dataset named by its id (from :func:`list_datasets`) or by a path that resolves to a
+    dataset folder under one of ``roots``."""
+    value = (value or "").strip()
+    if not value:
+        raise DatasetError("no dataset given", hint="pick one of the datasets listed")
+    for d in list_datasets(roots):
+        if value == d.id:
+            return d
+    if "\x00" in value or len(value) > 4096:
+        raise DatasetError("that is not a folder path", hint="give a dataset folder's path")
+    path = Path(value).expanduser()
+    if not path.is_absolute():
+        raise DatasetError(f"{value!r} is not an absolute path",
+                           hint="give the dataset folder's full path, or pick a listed dataset")
+    path = path.resolve()
+    if not any(path == r or path.is_relative_to(r) for r in roots):
+        where = ", ".join(str(r) for r in roots) or "(none)"
+        raise DatasetError(f"{path} is outside the data folders this server may read ({where})",
+                           hint="restart the server with `outfit serve --data-root DIR` for a "
+                                "folder that holds it")
+    fmt = _dataset_format(path)
+    if fmt is None:
+        raise DatasetError(f"{path} is not a dataset with outfits",
+                           hint="give a folder in the Polyvore Outfits or Maryland Polyvore "
+                                "layout (a world made by `outfit synth` is one)")
+    return _info(path, fmt)
+
+
+# ----------------------------------------------------------------------------- evaluations
+def evaluation_dir(home: Path, model: ModelInfo, dataset: DatasetInfo) -> Path:
+    return Path(home) / "evaluations" / model.key / dataset.id
+
+
+def _json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def read_evaluation(home: Path, model: ModelInfo, dataset: DatasetInfo) -> dict[str, Any] | None:
+    """A finished evaluation: ``grader`` (AUC, FITB, accuracy, ECE, counts), ``explainer`` (per
+    method: top-1 item and pair accuracy against the ground truth where known, deletion AUC,
+    randomisation correlation; None when not measured), ``plots`` (PNG names), ``created``."""
+    folder = evaluation_dir(home, model, dataset)
+    doc = _json(folder / "grader.json")
+    if not isinstance(doc, dict) or not doc.get("models"):
+        return None
+    grader = next(iter(doc["models"].values()))
+    grader = {k: v for k, v in grader.items() if k != "per_category"}
+    explainer = _json(folder / "explainer.json")
+    plots = sorted(p.name for p in folder.glob("*.png") if _PLOT_NAME.match(p.name))
+    return {"grader": grader, "explainer": _explainer_summary(explainer), "plots": plots,
+            "created": _iso((folder / "grader.json").stat().st_mtime)}
+
+
+def _explainer_summary(report: Any) -> dict[str, Any] | None:
+    if not isinstance(report, dict) or not isinstance(report.get("methods"), dict):
+        return None
+    rows = {}
+    for method, r in report["methods"].items():
+        if not isinstance(r, dict):
+            continue
+        truth = r.get("ground_truth") or {}
+        rows[method] = {
+            "top1_item": r.get("top1_item"), "top1_pair": r.get("top1_item_group"),
+            "truth_item": truth.get("top1_item"), "truth_property": truth.get("top1_group"),
+            "deletion_auc": r.get("deletion_auc"),
+            "randomisation_passed": (r.get("randomisation") or {}).get("passed"),
+        }
+    return {"methods": rows, "ground_truth": bool(report.get("ground_truth_outfits"))}
+
+
+def plot_path(home: Path, model: ModelInfo, dataset: DatasetInfo, name: str) -> Path:
+    """An evaluation PNG, by a name checked against the plot-name pattern."""
+    if not _PLOT_NAME.match(name):
+        raise ModelNotFoundError(f"no plot {name!r}", hint="plot names come from the evaluation")
+    path = evaluation_dir(home, model, dataset) / name
+    if not path.is_file():
+        raise ModelNotFoundError(f"no plot {name!r} for this model and dataset",
+                                 hint="evaluate the model on this dataset first")
+    return path
+
+
+def compare(a: dict[str, Any] | None, b: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Rows for a side-by-side table of two evaluations: metric, A, B, B - A, and which is
+    better (higher is better except ECE)."""
+    rows = []
+    metrics = [("grader", "auc", "Compatibility AUC", True), ("grader", "fitb", "FITB accuracy", True),
+               ("grader", "accuracy", "Accuracy at 0.5", True),
+               ("grader", "ece", "Calibration error (ECE)", False)]
+    methods = sorted({m for e in (a, b) if e and e.get("explainer")
+                      for m in e["explainer"]["methods"]})
+    for m in methods:
+        metrics.append(("explainer", m, f"Explainer {m}: culprit ranked first", True))
+    for part, key, label, higher in metrics:
+        va, vb = (_metric(e, part, key) for e in (a, b))
+        better = None
+        if va is not None and vb is not None and va != vb:
+            better = "a" if (va > vb) == higher else "b"
+        rows.append({"label": label, "a": va, "b": vb,
+                     "delta": None if va is None or vb is None else vb - va, "better": better})
+    return rows
+
+
+def _metric(e: dict[str, Any] | None, part: str, key: str) -> float | None:
+    if not e or not e.get(part):
+        return None
+    if part == "explainer":
+        row = e["explainer"]["methods"].get(key, {})
+        v = row.get("truth_item", row.get("top1_item"))
+        v = row.get("top1_item") if v is None else v
+    else:
+        v = e["grader"].get(key)
+    return float(v) if isinstance(v, int | float) else None
+
+
+def diagnostics_dir(home: Path, model: ModelInfo) -> Path:
+    return Path(home) / "diagnostics" / model.key
+
+
+def read_diagnostics(home: Path, model: ModelInfo) -> dict[str, Any] | None:
+    from explain.diagnostics import DIAGNOSTICS_INDEX
+
+    index = _json(diagnostics_dir(home, model) / DIAGNOSTICS_INDEX)
+    if not isinstance(index, dict) or not isinstance(index.get("images"), list):
+        return None
+    index["images"] = [im for im in index["images"] if isinstance(im, dict)
+                       and _PLOT_NAME.match(str(im.get("file", "")))]
+    return index
+
+
+def diagnostic_path(home: Path, model: ModelInfo, name: str) -> Path:
+    index = read_diagnostics(home, model)
+    if index is None or name not in {im["file"] for im in index["images"]}:
+        raise ModelNotFoundError(f"no diagnostic image {name!r} for {model.name}",
+                                 hint="draw the model's diagnostics first")
+    return diagnostics_dir(home, model) / name
+
+
+# ----------------------------------------------------------------------------- jobs
+def start_training(jobs: JobManager, home: Path, dataset: DatasetInfo, name: str, *,
+                   epochs: int = 30, feature_epochs: int = 12, image_size: int = 64,
+                   seed: int = 0) -> Job:
+    """Train a model on ``dataset`` into ``<home>/models/<name>`` (a new name) as a job."""
+    if not MODEL_NAME_RE.match(name or ""):
+        raise DatasetError(f"{name!r} is not a usable model name",
+                           hint="use 1 to 64 letters, digits, dots, dashes or underscores, "
+                                "starting with a letter or digit")
+    dest = Path(home) / MODELS_DIR / name
+    if dest.exists():
+        raise DatasetError(f"a model called {name!r} exists already",
+                           hint="choose another name (or delete that folder)")
+    args = ["train", str(dataset.path), "--out", "{out}", "--quiet", "--progress-file",
+            "{progress}", "--epochs", str(epochs), "--feature-epochs", str(feature_epochs),
+            "--image-size", str(image_size), "--seed", str(seed)]
+    return jobs.start("train", f"Train {name} on {dataset.name}", [args], destination=dest,
+                      result={"model": name, "dataset": dataset.id})
+
+
+def start_evaluation(jobs: JobManager, home: Path, model: ModelInfo, dataset: DatasetInfo, *,
+                     max_outfits: int = 100) -> Job:
+    """Evaluate ``model`` on ``dataset``'s test split as a job: the grader (AUC, FITB, ROC),
+    then every attribution method."""
+    dest = evaluation_dir(home, model, dataset)
+    grade = ["evaluate", str(dataset.path), "--model", str(model.path), "--no-baselines",
+             "--json", "{out}/grader.json", "--plots", "{out}"]
+    explain = ["evaluate-explainer", str(dataset.path), "--model", str(model.path),
+               "--max-outfits", str(max_outfits), "--json", "{out}/explainer.json"]
+    return jobs.start("evaluate", f"Evaluate {model.name} on {dataset.name}", [grade, explain],
+                      destination=dest, result={"model": model.name, "dataset": dataset.id})
+
+
+def start_diagnostics(jobs: JobManager, home: Path, model: ModelInfo, dataset: DatasetInfo, *,
+                      steps: int = 200) -> Job:
+    """Draw ``model``'s diagnostics on ``dataset``'s test items as a job."""
+    args = ["diagnose", str(dataset.path), "--model", str(model.path), "--out", "{out}",
+            "--steps", str(steps)]
+    return jobs.start("diagnose", f"Diagnostics of {model.name}", [args],
+                      destination=diagnostics_dir(home, model),
+                      result={"model": model.name, "dataset": dataset.id})
