@@ -484,7 +484,12 @@ def evaluate_explainer_command(dataset: Path, model_path: Path, methods: tuple[s
 @click.option("--model", "model_path", type=click.Path(exists=True, path_type=Path), default=None,
               help="Model folder that tags uploads (default: the newest under <home>/models).")
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
-def serve(host: str, port: int, home: Path | None, model_path: Path | None, threads: int) -> None:
+@click.option("--data-root", "data_roots", multiple=True,
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A folder the models page may read datasets from (besides <home>/worlds): "
+                   "a dataset, or a folder of datasets. Repeat for several.")
+def serve(host: str, port: int, home: Path | None, model_path: Path | None, threads: int,
+          data_roots: tuple[Path, ...]) -> None:
     """Serve the closet web app with waitress and print its address."""
     from webapp import create_app
     from webapp.server import serve as serve_app
@@ -494,6 +499,8 @@ def serve(host: str, port: int, home: Path | None, model_path: Path | None, thre
         config["OUTFIT_HOME"] = home
     if model_path is not None:
         config["MODEL"] = model_path
+    if data_roots:
+        config["DATA_ROOTS"] = list(data_roots)
     app = create_app(config)
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"warning: listening on {host}: anyone who can reach this machine can see and "

@@ -7,7 +7,8 @@ Config keys (all optional): ``OUTFIT_HOME`` (the instance folder; default
 one chosen on the models page, else the newest folder under ``<instance>/models/`` with a
 ``model.pt``, else none), ``DATA_ROOTS`` (folders the models page may read datasets from,
 beside ``<instance>/worlds``), ``MAX_CONTENT_LENGTH``
-(bytes per request, default 25 MiB; more is answered with 413), ``SECRET_KEY`` (default: one
+(bytes per request, default 25 MiB; more is answered with 413), ``MAX_IMPORT_LENGTH`` (bytes of
+a closet archive imported, default 1 GiB), ``SECRET_KEY`` (default: one
 generated on first start and kept in ``<instance>/secret_key``, mode 0600, so sessions and CSRF
 tokens survive a restart), ``TESTING``, and any Flask or Flask-WTF key.
 
@@ -26,7 +27,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, current_app, request
 from flask_wtf.csrf import CSRFProtect
 
 from outfit.config import instance_dir
@@ -39,6 +40,8 @@ from webapp.store import Store
 __all__ = ["create_app", "SECURITY_HEADERS", "DEFAULT_MAX_CONTENT_LENGTH", "SECRET_KEY_FILE"]
 
 DEFAULT_MAX_CONTENT_LENGTH = 25 * 2**20
+DEFAULT_MAX_IMPORT_LENGTH = 2**30  # waitress refuses bodies over 1 GiB by default too
+IMPORT_ENDPOINTS = frozenset({"archive.import_closet", "closet.import_closet"})
 SECRET_KEY_FILE = "secret_key"
 
 SECURITY_HEADERS = {
@@ -80,6 +83,14 @@ def _default_model(home: Path) -> Path | None:
     return newest_model(home / MODELS_DIR)
 
 
+def _import_limit() -> None:
+    """A closet archive holds every photo, so its import has a limit of its own
+    (``MAX_IMPORT_LENGTH``, default 1 GiB; Werkzeug spools a large upload to a temporary file,
+    not memory). Set before the form is parsed: the request's limit is read then."""
+    if request.endpoint in IMPORT_ENDPOINTS:
+        request.max_content_length = int(current_app.config["MAX_IMPORT_LENGTH"])
+
+
 def _security_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
@@ -98,6 +109,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.config.update(
         MAX_CONTENT_LENGTH=DEFAULT_MAX_CONTENT_LENGTH,
+        MAX_IMPORT_LENGTH=DEFAULT_MAX_IMPORT_LENGTH,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
         WTF_CSRF_TIME_LIMIT=None,  # a page left open overnight still saves its form
@@ -113,6 +125,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                                         jobs=JobManager(home), features=ClosetFeatures(store),
                                         data_roots=tuple(roots))
 
+    app.before_request(_import_limit)
     csrf.init_app(app)
     app.after_request(_security_headers)
 

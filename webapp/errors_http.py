@@ -91,6 +91,11 @@ def _from_http(exc: HTTPException) -> ApiError:
         return ApiError(status, code, message, "see the API documentation at /api/docs",
                         fields=fields)
     if status == 413:
+        if request.endpoint in ("archive.import_closet", "closet.import_closet"):
+            limit = current_app.config.get("MAX_IMPORT_LENGTH") or 0
+            return ApiError(413, code, f"The archive is larger than the import limit of "
+                            f"{limit / 2**20:.0f} MiB.", "start the server with a larger "
+                            "MAX_IMPORT_LENGTH, or import the closet in parts")
         return ApiError(413, code, _limit_sentence(), "send fewer or smaller photos at a time")
     if status == 404:
         return ApiError(404, code, "There is nothing at this address.",

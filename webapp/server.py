@@ -5,6 +5,8 @@ and nobody else on the network should see them by accident.
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Callable
 
 from flask import Flask
@@ -24,9 +26,22 @@ def make_server(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: 
     return create_server(app, host=host, port=port, threads=threads, clear_untrusted_proxy_headers=True)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def serve(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = 8,
           announce: Callable[[str], None] = print) -> None:
     """Serve ``app`` until interrupted; ``announce`` gets the URL once the socket listens."""
     server = make_server(app, host, port, threads)
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (a service manager stopping it) ends the server as Ctrl+C does, so the
+        # clean-up below runs.
+        signal.signal(signal.SIGTERM, _interrupt)
     announce(url_of(str(server.effective_host), int(server.effective_port)))  # type: ignore[attr-defined]
-    server.run()  # type: ignore[attr-defined]
+    try:
+        server.run()  # type: ignore[attr-defined]
+    finally:  # a training job must not outlive the server that shows its progress
+        services = app.extensions.get("outfit")
+        if services is not None:
+            services.jobs.shutdown()

@@ -215,9 +215,20 @@ def test_import_without_a_file_is_422(client):
     assert "archive" in error["fields"]
 
 
+def test_an_archive_has_its_own_limit_above_the_photo_limit(app_factory, client, closet,
+                                                              tmp_path):
+    """A closet's archive is larger than any one upload of photos: it is measured against
+    MAX_IMPORT_LENGTH, not MAX_CONTENT_LENGTH."""
+    data = _export(client)
+    other = app_factory(OUTFIT_HOME=tmp_path / "other", MAX_CONTENT_LENGTH=len(data) // 2)
+    r = _import(other.test_client(), data)
+    assert r.status_code == 200, r.json
+    assert other.extensions["outfit"].store.count() == len(r.json["added"]) > 0
+
+
 def test_an_archive_over_the_size_limit_is_413(app_factory, client, closet, tmp_path):
     data = _export(client)
-    small = app_factory(OUTFIT_HOME=tmp_path / "small", MAX_CONTENT_LENGTH=len(data) // 2)
+    small = app_factory(OUTFIT_HOME=tmp_path / "small", MAX_IMPORT_LENGTH=len(data) // 2)
     small_client, small_store = small.test_client(), small.extensions["outfit"].store
     files = _files(small_store)
     error = _envelope(_import(small_client, data), 413, "too_large")
