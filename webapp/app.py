@@ -91,6 +91,13 @@ def _import_limit() -> None:
         request.max_content_length = int(current_app.config["MAX_IMPORT_LENGTH"])
 
 
+def _when(stamp: str | None) -> str:
+    """``2026-11-26T01:16:37Z`` -> ``2026-11-26 01:16 UTC`` (anything else as it is)."""
+    if not stamp or len(stamp) < 16 or stamp[10] != "T":
+        return stamp or ""
+    return f"{stamp[:10]} {stamp[11:16]} UTC"
+
+
 def _security_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
@@ -146,4 +153,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from webapp.pages.closet import SLOT_LABELS, item_title
 
     app.jinja_env.globals.update(item_title=item_title, slot_labels=SLOT_LABELS)
+    app.jinja_env.filters["when"] = _when
     return app
