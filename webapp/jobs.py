@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 
 STATES: tuple[str, ...] = ("running", "done", "failed", "cancelled", "interrupted")
 FINAL_STATES = frozenset(STATES[1:])
+_STEP_WORDS = {"train": "training starts", "evaluate": "grading the test split",
+               "evaluate-explainer": "measuring the explainer on the test split",
+               "diagnose": "drawing the diagnostics"}
 _TERM_WAIT_S = 10.0  # after SIGTERM, how long a command gets before SIGKILL
 _ID_LEN = 12
 
@@ -225,7 +228,10 @@ class JobManager:
                 for k, args in enumerate(job.commands):
                     if job.id in self._cancel:
                         break
-                    job.step, job.message = k, f"step {k + 1} of {len(job.commands)}"
+                    words = _STEP_WORDS.get(args[0] if args else "", "working")
+                    job.step = k
+                    job.message = (words if len(job.commands) == 1
+                                   else f"step {k + 1} of {len(job.commands)}: {words}")
                     progress.unlink(missing_ok=True)
                     argv = [self.python, "-m", "outfit.cli",
                             *(a.replace("{out}", str(out)).replace("{progress}", str(progress))

@@ -1,7 +1,8 @@
 """What a person does with the app, in a real browser (Debian's Chromium driven by Playwright)
 against a live waitress server on the demo instance: look at the closet, upload photos and read
 their tags, correct a tag, build an outfit and read why it scores as it does, apply the
-suggested swap, get recommendations around a pinned item and log one as worn.
+suggested swap, get recommendations around a pinned item and log one as worn; train a second
+model in the background, evaluate both and compare them on the models page.
 
 Every step waits on what a person would see (never a fixed sleep), and saves a full-page
 screenshot to ``$OUTFIT_SCREENSHOTS`` (default ``build/screenshots/``). The ``page`` fixture
@@ -257,9 +258,75 @@ def test_recommendations_around_a_pinned_item_and_log_one_as_worn(page, screensh
     shot(page, screenshots, "09-wears")
 
 
-# --- To write: compare two models on the models page ---------------------------------------
-# The issue's last step, left out until the models page lands (it is being built now). It goes
-# here as `test_compare_two_models_on_the_models_page(page, screenshots)`: open the models page
-# from the main navigation, choose two models, compare them, check what a person reads there,
-# and save "10-models.png". The `browser_home` fixture then needs a second model under
-# <home>/models (a second tiny training run, e.g. of another seed).
+JOB_TIMEOUT_MS = 240_000  # a background job on a shared 2-core machine
+
+
+def finish_job(page, title: str) -> None:
+    """Waits for the models page's running job ``title`` to end (the page follows it and
+    reloads) and checks that it finished."""
+    job = page.locator("#job")
+    expect(job.get_by_role("heading")).to_have_text(title)
+    expect(job).to_have_attribute("data-state", "done", timeout=JOB_TIMEOUT_MS)
+    expect(job.locator("#job-stage")).to_have_text(re.compile(r"^\s*Finished \d{4}-"))
+
+
+def test_train_evaluate_and_compare_two_models_on_the_models_page(page, screenshots):
+    page.goto("/")
+    follow(page, "Models", "/models")
+    rows = page.locator("#models tbody tr[data-model]")
+    expect(rows).to_have_count(1)
+    expect(page.locator('tr[data-model="demo"]').get_by_text("active")).to_be_visible()
+
+    # Train a second model on the demo's world in the background, watching its progress.
+    form = page.locator("#train-form")
+    expect(form.get_by_label("Dataset folder")).to_have_value(re.compile(r"/worlds/synth-\d+$"))
+    form.get_by_label("Name").fill("second")
+    form.get_by_label("Grader epochs (at most)").fill("2")
+    form.get_by_label("Feature epochs").fill("1")
+    form.get_by_label("Image size").fill("32")
+    form.get_by_role("button", name="Start training").click()
+    expect(page.locator(".flash-ok")).to_contain_text("Started: Train second")
+    bar = page.get_by_role("progressbar")
+    expect(bar).to_be_visible()  # the job's first seconds are the command starting up
+    expect(page.get_by_role("button", name="Start training")).to_be_disabled()
+    shot(page, screenshots, "10-models-training")
+    finish_job(page, "Train second on " + form.get_by_label("Dataset folder").input_value()
+               .rsplit("/", 1)[-1])
+    expect(rows).to_have_count(2)
+
+    # Evaluate both on the test split, one job after the other.
+    for name in ("demo", "second"):
+        row = page.locator(f'tr[data-model="{name}"]')
+        expect(row.get_by_text("not evaluated on")).to_be_visible()
+        row.get_by_role("button", name="Evaluate").click()
+        finish_job(page, re.compile(f"^Evaluate {name} on "))
+        expect(page.locator(f'tr[data-model="{name}"] td.test-auc')).to_have_text(
+            re.compile(r"^[01]\.\d{3}$"))
+    shot(page, screenshots, "11-models")
+
+    # Side by side.
+    page.get_by_role("checkbox", name="Compare demo").check()
+    page.get_by_role("checkbox", name="Compare second").check()
+    page.get_by_role("button", name="Compare the two ticked models").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("second vs demo")  # table order
+    table = page.locator("#compare-table")
+    auc = table.locator('tr[data-metric="Compatibility AUC"] td')
+    expect(auc).to_have_count(3)
+    a, b, delta = (float(auc.nth(k).inner_text()) for k in range(3))
+    assert delta == pytest.approx(b - a, abs=0.0015)
+    expect(table.locator('tr[data-metric="Explainer gxa: culprit ranked first"] td')).to_have_count(3)
+    plots = page.get_by_role("img", name=re.compile("^ROC curve of "))
+    expect(plots).to_have_count(2)
+    for k in range(2):
+        expect_loaded(plots.nth(k))
+    shot(page, screenshots, "12-models-compare")
+
+    # Choose the new model: it becomes the active one.
+    page.get_by_role("link", name="← All models").click()
+    page.locator('tr[data-model="second"]').get_by_role("button", name="Use this model").click()
+    expect(page.locator(".flash-ok")).to_contain_text("second is now the active model")
+    expect(page.locator('tr[data-model="second"]').get_by_text("active", exact=True)).to_be_visible()
+    expect(page.locator("#model-status")).to_contain_text("second")
+    # Put the demo model back for any test that runs after this one.
+    page.locator('tr[data-model="demo"]').get_by_role("button", name="Use this model").click()
+    expect(page.locator('tr[data-model="demo"]').get_by_text("active", exact=True)).to_be_visible()
