@@ -64,16 +64,19 @@ class Suggestion:
         best = self.best
         if best is None or best.gain <= 0:
             return f"Nothing in the closet improves on {self.item.label}."
-        change = f"the score goes from {percent(self.score)} to {percent(best.score)}"
+        before, after = percent(self.score), percent(best.score)
+        if before == after:  # a small gain: one decimal more, so the sentence shows it
+            before, after = percent(self.score, 1), percent(best.score, 1)
+        change = f"the score goes from {before} to {after}"
         if best.item is None:
             return f"Take off {self.item.label}: {change}."
         return f"Swap {self.item.label} for {best.item.label}: {change}."
 
 
-def percent(p: float) -> str:
+def percent(p: float, extra: int = 0) -> str:
     """``0.47`` -> ``"47 %"``; near 0 or 1 with one decimal (``"99.9 %"``), so that a real
-    improvement never reads "from 100 % to 100 %"."""
-    digits = 1 if (p < 0.01 or p > 0.99) and 0 < p < 1 else 0
+    improvement never reads "from 100 % to 100 %"; ``extra`` decimals more."""
+    digits = (1 if (p < 0.01 or p > 0.99) and 0 < p < 1 else 0) + extra
     return f"{100 * p:.{digits}f} %"
 
 

@@ -69,3 +69,16 @@ def test_scores_in_sentences_keep_a_decimal_near_certainty():
     assert percent(0.9991) == "99.9 %" and percent(0.996) == "99.6 %"
     assert percent(0.004) == "0.4 %"
     assert percent(1.0) == "100 %" and percent(0.0) == "0 %"
+
+
+def test_a_small_gain_is_shown_with_a_decimal_more():
+    from explain.suggest import Replacement, Suggestion, percent
+    from outfit.domain import Item
+
+    assert percent(0.47, 1) == "47.0 %" and percent(0.9991, 1) == "99.91 %"
+    worn = Item(id="a", category="t-shirt", semantic_category="tops", slot="upper")
+    other = Item(id="b", category="shirt", semantic_category="tops", slot="upper")
+    small = Suggestion(worn, 0.5912, 0.37, (Replacement(other, 0.5941, 0.38, 0.01),), "gxa")
+    assert small.sentence().endswith("the score goes from 59.1 % to 59.4 %.")
+    big = Suggestion(worn, 0.40, -0.4, (Replacement(other, 0.70, 0.85, 1.25),), "gxa")
+    assert big.sentence().endswith("the score goes from 40 % to 70 %.")

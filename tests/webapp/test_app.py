@@ -181,6 +181,22 @@ def test_tag_form_saves_and_flashes(client, add_items, store):
     assert "Tags saved." in _page(client, f"/items/{item['id']}")
 
 
+def test_tag_form_changes_only_the_fields_the_person_changed(client, add_items, store):
+    item = add_items()[0]
+    store.set_auto_tags(item["id"], {"semantic_category": ("tops", 0.9), "category": ("shirt", 0.8),
+                                     "color": ("blue", 0.7), "pattern": ("solid", 0.6)})
+    form = {"name": "", "semantic_category": "tops", "category": "shirt", "color": "navy",
+            "pattern": "solid", "season": "", "formality": ""}  # as the page sends it
+    client.post(f"/items/{item['id']}/tags", data=form)
+    saved = store.get(item["id"])
+    assert saved.color == "navy" and saved.color_edited and saved.color_confidence is None
+    for tag, conf in (("semantic_category", 0.9), ("category", 0.8), ("pattern", 0.6)):
+        assert not getattr(saved, f"{tag}_edited")  # still the model's, with its confidence
+        assert getattr(saved, f"{tag}_confidence") == pytest.approx(conf)
+    client.post(f"/items/{item['id']}/tags", data={**form, "color": "navy"})
+    assert "Nothing changed." in _page(client, f"/items/{item['id']}")
+
+
 def test_tag_form_with_a_bad_value_says_so(client, add_items, store):
     item = add_items()[0]
     r = client.post(f"/items/{item['id']}/tags", data={"semantic_category": "spaceship"},

@@ -161,6 +161,10 @@ def item_tags(item_id: str) -> Response:
                if k in form}
     if "name" in form:
         changes["name"] = form.get("name", "").strip()
+    # The form sends every field: only those the person changed become theirs ("set by you");
+    # an auto-tag left as it was keeps its confidence.
+    record = services().store.get(item_id)
+    changes = {k: v for k, v in changes.items() if v != getattr(record, k)}
     try:
         if changes:
             services().store.update_tags(item_id, **changes)
@@ -169,7 +173,7 @@ def item_tags(item_id: str) -> Response:
     except OutfitError as exc:  # a bad value: say so on the item's page
         flash(f"Not saved: {exc}", "error")
     else:
-        flash("Tags saved.", "ok")
+        flash("Tags saved." if changes else "Nothing changed.", "ok")
     return redirect(url_for(".item", item_id=item_id))
 
 

@@ -188,7 +188,9 @@
     fix.appendChild(p);
     var best = s.replacements[0];
     if (!best || best.gain <= 0) { return; }
-    var a = el("a", "button", "Apply: " + (best.item ? "swap in " + best.label : "take it off") + " (" + pct(best.score) + ")");
+    var shown = pct(best.score);
+    if (shown === pct(s.score)) { shown = (best.score * 100).toFixed(1) + " %"; }  // as the sentence
+    var a = el("a", "button", "Apply: " + (best.item ? "swap in " + best.label : "take it off") + " (" + shown + ")");
     a.id = "apply-swap";
     a.href = "#";
     a.setAttribute("data-from", s.item);
