@@ -10,7 +10,9 @@ beside ``<instance>/worlds``), ``MAX_CONTENT_LENGTH``
 (bytes per request, default 25 MiB; more is answered with 413), ``MAX_IMPORT_LENGTH`` (bytes of
 a closet archive imported, default 1 GiB), ``SECRET_KEY`` (default: one
 generated on first start and kept in ``<instance>/secret_key``, mode 0600, so sessions and CSRF
-tokens survive a restart), ``TESTING``, and any Flask or Flask-WTF key.
+tokens survive a restart), ``PASSWORD_HASH`` (when set, every page and API call needs the
+password: :mod:`webapp.access`), ``SESSION_COOKIE_SECURE`` (off: the app usually speaks plain
+http on a LAN; set it behind an https proxy), ``TESTING``, and any Flask or Flask-WTF key.
 
 Every response carries security headers: a Content-Security-Policy that allows only the app's
 own scripts, styles and images (no inline script, no CDN: the app works offline), ``nosniff``,
@@ -133,6 +135,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                                         data_roots=tuple(roots))
 
     app.before_request(_import_limit)
+    from webapp.access import init_access
+
+    init_access(app)  # before the CSRF check: no password, 401 (not a CSRF error)
     csrf.init_app(app)
     app.after_request(_security_headers)
 

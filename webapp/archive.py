@@ -14,6 +14,7 @@ import io
 import json
 import os
 import re
+import shutil
 import sqlite3
 import tempfile
 import zipfile
@@ -266,47 +267,56 @@ def export_zip(store: Store, path: Path | str) -> ExportReport:
     made with SQLite's backup API, feature cache dropped) and ``photos/<id>.jpg``.
 
     Thumbnails are not included (rebuilt on import). Items whose photo file is missing are
-    left out and named in the report. The zip is written beside ``path`` and renamed.
+    left out and named in the report; items deleted while the export runs are left out as
+    deleted (people keep using the closet meanwhile). The zip is written beside ``path`` and
+    renamed.
     """
     path = Path(path)
     with tempfile.TemporaryDirectory(prefix=".export-", dir=store.folder) as tmp:
         copy_path = Path(tmp) / DB_NAME
         src = connect(store.db_path, store.busy_timeout_s)
         dst = sqlite3.connect(copy_path, isolation_level=None)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_zip = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
             with db_errors(store.db_path):
                 src.backup(dst)
             dst.row_factory = sqlite3.Row
             dst.execute("PRAGMA foreign_keys = ON")
             records = [_record(r) for r in dst.execute("SELECT * FROM items ORDER BY rowid")]
-            missing = [r.id for r in records if not (store.photos_dir / r.stored_name).is_file()]
-            _delete_items(dst, missing)
-            dst.execute("DELETE FROM features")
-            dst.execute("PRAGMA journal_mode = DELETE")
-            dst.execute("VACUUM")
-        finally:
-            src.close()
-            dst.close()
-        kept = [r for r in records if r.id not in missing]
-        manifest = {"format": ARCHIVE_FORMAT, "format_version": ARCHIVE_VERSION,
-                    "schema_version": SCHEMA_VERSION, "created_at": _now(),
-                    "items": {r.id: r.sha256 for r in kept}}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_zip = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
+            kept: list[ItemRecord] = []
+            missing: list[str] = []  # still in the closet, photo file gone: reported
+            gone: list[str] = []  # deleted while the export ran: not in the archive, as deleted
             with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w") as zf:
+                for r in records:
+                    # Open first: a photo deleted after its item was copied is left out with
+                    # it, and one opened before it is deleted reads on to the end (POSIX).
+                    try:
+                        photo = (store.photos_dir / r.stored_name).open("rb")
+                    except FileNotFoundError:
+                        still = src.execute("SELECT 1 FROM items WHERE id = ?", (r.id,)).fetchone()
+                        (missing if still else gone).append(r.id)
+                        continue
+                    with photo, zf.open(f"photos/{r.id}.jpg", "w") as member:  # JPEGs: stored
+                        shutil.copyfileobj(photo, member, 1 << 20)
+                    kept.append(r)
+                _delete_items(dst, missing + gone)
+                dst.execute("DELETE FROM features")
+                dst.execute("PRAGMA journal_mode = DELETE")
+                dst.execute("VACUUM")
+                dst.close()
+                manifest = {"format": ARCHIVE_FORMAT, "format_version": ARCHIVE_VERSION,
+                            "schema_version": SCHEMA_VERSION, "created_at": _now(),
+                            "items": {r.id: r.sha256 for r in kept}}
                 zf.writestr(MANIFEST, json.dumps(manifest, indent=1), zipfile.ZIP_DEFLATED)
                 zf.write(copy_path, DB_NAME, zipfile.ZIP_DEFLATED)
-                for r in kept:  # JPEGs do not compress
-                    zf.write(store.photos_dir / r.stored_name, f"photos/{r.id}.jpg")
             os.replace(tmp_zip, path)
-        except FileNotFoundError as exc:
-            Path(tmp_zip).unlink(missing_ok=True)
-            raise StoreError(f"a photo went missing during the export ({exc.filename})",
-                             hint="export again") from None
         except BaseException:
             Path(tmp_zip).unlink(missing_ok=True)
             raise
+        finally:
+            src.close()
+            dst.close()
     return ExportReport(path, len(kept), tuple(missing))
 
 

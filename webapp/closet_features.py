@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from outfit.domain import Item
+from outfit.errors import ImageError
+from webapp.errors import StoreError
 from webapp.store import Store
 
 if TYPE_CHECKING:
@@ -37,6 +40,17 @@ class ClosetFeatures:
         self._rows: dict[str, np.ndarray] = {}
         self.computed = 0  # photos featurised by a model since the start (for tests and logs)
 
+    def _vanished(self, items: Sequence[Item]) -> None:
+        """A photo could not be read: say why in the closet's terms. An item deleted meanwhile
+        (by another request) -> ItemNotFoundError; an item whose file is gone -> StoreError.
+        Never the server's path."""
+        for it in items:
+            if it.image is not None and not Path(it.image).is_file():
+                self.store.get(it.id)  # ItemNotFoundError when it was deleted meanwhile
+                raise StoreError(f"the photo of item {it.id} is missing from the closet's folder",
+                                 hint="run `outfit check --home <instance folder>` to list and "
+                                      "repair what is wrong; upload the photo again")
+
     def table(self, model: GraderModel, key: str, items: Sequence[Item],
               run_lock: threading.Lock | None = None) -> FeatureTable:
         """A :class:`~grader.api.FeatureTable` of ``items`` (in order) under ``model``, whose
@@ -54,11 +68,15 @@ class ClosetFeatures:
                 self._rows.update(self.store.features(key, missing))
             todo = [it for it in items if it.id not in self._rows]
             if todo:
-                if run_lock is not None:
-                    with run_lock:
+                try:
+                    if run_lock is not None:
+                        with run_lock:
+                            fresh = model.item_table(todo)
+                    else:
                         fresh = model.item_table(todo)
-                else:
-                    fresh = model.item_table(todo)
+                except ImageError:
+                    self._vanished(todo)
+                    raise
                 vectors = {i: fresh.feats[k].float().cpu().numpy()
                            for k, i in enumerate(fresh.ids)}
                 self.store.put_features(key, vectors)

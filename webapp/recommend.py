@@ -18,7 +18,7 @@ from typing import Any
 from flask import url_for
 
 from outfit.domain import Closet, Item
-from outfit.errors import OutfitError
+from outfit.errors import ItemNotFoundError, OutfitError
 from outfit.vocab import FORMALITIES, SEASONS, SLOTS
 from webapp.builder import active_model, closet_items, closet_table
 from webapp.services import Services
@@ -64,6 +64,9 @@ def _reason(att: Any) -> str:
     return (helpful or sentences or ["A good match by the model's judgement."])[0]
 
 
+_READS = 3  # closet reads when items are deleted while the features are computed
+
+
 def recommend_outfits(svc: Services, *, k: int = DEFAULT_K, pinned: Sequence[str] = (),
                       excluded: Sequence[str] = (), season: str | None = None,
                       occasion: str | None = None, reroll: int = 0,
@@ -81,15 +84,22 @@ def recommend_outfits(svc: Services, *, k: int = DEFAULT_K, pinned: Sequence[str
 
     pinned = list(dict.fromkeys(pinned))
     excluded = list(dict.fromkeys(excluded))
-    closet, in_wash = closet_items(svc)
-    _check_ids(svc, closet, pinned, excluded)
-    wash = sorted(i for i in in_wash if i in closet and i not in pinned and i not in excluded)
     model, key = active_model(svc)
-    items = list(closet.values())
-    if not items:
-        raise OutfitError("the closet has no item with a kind yet, so it cannot make an outfit",
-                          hint="add photos and give each a kind (a top, a bottom, shoes...)")
-    table = closet_table(svc, model, key, items)
+    for attempt in range(_READS):
+        closet, in_wash = closet_items(svc)
+        _check_ids(svc, closet, pinned, excluded)
+        items = list(closet.values())
+        if not items:
+            raise OutfitError("the closet has no item with a kind yet, so it cannot make an "
+                              "outfit", hint="add photos and give each a kind (a top, a bottom, "
+                              "shoes...)")
+        try:
+            table = closet_table(svc, model, key, items)
+            break
+        except ItemNotFoundError:  # deleted while its features were computed: read again
+            if attempt == _READS - 1:
+                raise
+    wash = sorted(i for i in in_wash if i in closet and i not in pinned and i not in excluded)
     excluded_here = [i for i in excluded if i in closet] + wash
     constraints = {"season": season, "occasion": occasion}
     with svc.model.run_lock:

@@ -1,6 +1,7 @@
 """Serving the app with waitress: a production WSGI server in pure Python, multi-threaded, no
 compiler needed. It binds 127.0.0.1 unless told otherwise: the closet holds a person's photos,
-and nobody else on the network should see them by accident.
+and nobody else on the network should see them by accident. Any other address needs an app with
+a password (``PASSWORD_HASH``, :mod:`webapp.access`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections.abc import Callable
 from flask import Flask
 from waitress.server import create_server
 
+from webapp.access import AccessError, is_loopback
+
 __all__ = ["make_server", "serve", "url_of"]
 
 
@@ -22,7 +25,12 @@ def url_of(host: str, port: int) -> str:
 
 def make_server(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = 8) -> object:
     """A waitress server already listening (``port=0``: a free port, see ``.effective_port``);
-    call ``.run()`` to serve and ``.close()`` to stop."""
+    call ``.run()`` to serve and ``.close()`` to stop. Raises
+    :class:`~webapp.access.AccessError` for an address other than loopback when ``app`` has no
+    password."""
+    if not is_loopback(host) and not app.config.get("PASSWORD_HASH"):
+        raise AccessError(f"refusing to serve on {host}: the app has no password",
+                          hint="create the app with a PASSWORD_HASH (webapp.access.hash_password)")
     return create_server(app, host=host, port=port, threads=threads, clear_untrusted_proxy_headers=True)
 
 

@@ -23,7 +23,8 @@ API_CONFIG = {
     "API_SPEC_OPTIONS": {"info": {"description": (
         "The closet of the explainable outfit recommender. Every error is "
         '{"error": {"code", "message", "hint"}}. Writes need the CSRF token of a page '
-        "(header X-CSRFToken) and its session cookie.")}},
+        "(header X-CSRFToken) and its session cookie. A server with a password answers 401 "
+        "without it: log in at /login, or send it by HTTP Basic auth (any user name).")}},
 }
 
 

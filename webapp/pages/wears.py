@@ -36,9 +36,11 @@ RECENT = 30  # wears on the page
 
 
 def safe_next(value: str | None, default: str) -> str:
-    """``value`` when it is a path on this site (``/recommend?k=3``), else ``default``."""
+    """``value`` when it is a path on this site (``/recommend?k=3``), else ``default``. Control
+    characters are refused too: a browser drops the tab from ``/<tab>/evil.example``, which
+    leaves ``//evil.example``, another site."""
     if not value or len(value) > 2000 or "\\" in value or not value.startswith("/") \
-            or value.startswith("//"):
+            or value.startswith("//") or any(c < " " or c == "\x7f" for c in value):
         return default
     parts = urlsplit(value)
     if parts.scheme or parts.netloc:
