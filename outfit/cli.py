@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -530,8 +531,64 @@ def serve(host: str, password_file: Path | None, secure_cookie: bool, port: int,
     app = create_app(config)
     if "PASSWORD_HASH" in config:
         click.echo("a password is set: every page and API call needs it", err=True)
+    _warn_if_damaged(app.extensions["outfit"].store)
     serve_app(app, host, port, threads,
               announce=lambda url: click.echo(f"Serving the closet at {url} (Ctrl+C to stop)"))
+
+
+def _warn_if_damaged(store: Any) -> None:
+    """At start, say so when a crash left the closet inconsistent (see `outfit check`)."""
+    report = store.integrity_report()
+    if report["ok"]:
+        return
+    problems = [f"{len(report[k])} {what}" for k, what in (
+        ("orphan_files", "stray file(s)"), ("missing_photos", "item(s) without a photo"),
+        ("missing_thumbs", "item(s) without a thumbnail")) if report[k]]
+    if report["integrity_check"] != ["ok"] or report["foreign_key_errors"]:
+        problems.append("a damaged database")
+    click.echo(f"warning: the closet in {store.folder} has {', '.join(problems)}; run "
+               f"`outfit check --home {store.folder}` for details", err=True)
+
+
+@cli.command()
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Instance folder (default: $OUTFIT_HOME or ~/.outfit).")
+@click.option("--repair", is_flag=True,
+              help="Move files that belong to no item into <home>/lost+found/ (nothing is "
+                   "deleted).")
+@click.option("--min-age", default=60.0, show_default=True, type=click.FloatRange(min=0),
+              help="With --repair: leave files younger than this many seconds (an upload in "
+                   "flight writes its files a moment before its row).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def check(home: Path | None, repair: bool, min_age: float, as_json: bool) -> None:
+    """Check the closet: the database's integrity, every item's photo and thumbnail, and files
+    that belong to no item (left by a crash). Exits 1 when something is wrong."""
+    from outfit.config import instance_dir
+    from webapp.store import DB_NAME, Store
+
+    folder = Path(home or instance_dir()).expanduser()
+    if not (folder / DB_NAME).is_file():
+        raise click.ClickException(f"no closet in {folder} (no {DB_NAME})")
+    store = Store(folder)
+    result = store.repair(min_age) if repair else {"report": store.integrity_report()}
+    report = result["report"]
+    if as_json:
+        click.echo(json.dumps(result, indent=1))
+    else:
+        click.echo(f"closet {folder}: {store.count()} items")
+        click.echo(f"  database       {', '.join(report['integrity_check'])}"
+                   f"{'' if not report['foreign_key_errors'] else ', broken links'}")
+        click.echo(f"  missing photos {len(report['missing_photos'])}"
+                   + (f" ({', '.join(report['missing_photos'][:5])})"
+                      if report["missing_photos"] else ""))
+        click.echo(f"  stray files    {len(report['orphan_files'])}")
+        if repair:
+            click.echo(f"  moved          {len(result['moved'])} file(s)"
+                       + (f" to {result['lost_and_found']}" if result["moved"] else ""))
+        if report["orphan_files"] and not repair:
+            click.echo("run `outfit check --repair` to move the stray files to lost+found")
+    if not report["ok"]:
+        raise SystemExit(1)
 
 
 def _print_summary(summary: dict, as_json: bool, title: str) -> None:

@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image
 
 from outfit.domain import Item, Outfit
-from outfit.errors import ModelError, OutfitError
+from outfit.errors import ItemNotFoundError, ModelError, OutfitError
 from webapp.closet_features import ClosetFeatures
 from webapp.services import Services
 
@@ -119,6 +119,11 @@ def _check_method(name: str, known: list[str]) -> None:
         raise OutfitError(f"unknown method {name!r}", hint="one of: " + ", ".join(known))
 
 
+CLOSET_READS = 3
+"""Reads of the closet when an item is deleted (by another request) while the features of a
+newly added one are computed: the closet is read again, and the request goes on without it."""
+
+
 def closet_table(svc: Services, model: GraderModel, key: str, closet: list[Item]
                  ) -> FeatureTable:
     """The closet's features for ``model`` (computed once per model, kept in the store)."""
@@ -136,11 +141,18 @@ def explain_outfit(svc: Services, ids: Sequence[str], method: str = DEFAULT_METH
     from explain.attribution import wearable_items
 
     ids = list(ids)
-    items, closet, in_wash = _items(svc, ids)
-    _check_method(method, methods())
-    wearable_items(items)  # the grammar's message before any model work
-    model, key = active_model(svc)
-    table = closet_table(svc, model, key, closet)
+    for attempt in range(CLOSET_READS):
+        items, closet, in_wash = _items(svc, ids)
+        if attempt == 0:
+            _check_method(method, methods())
+            wearable_items(items)  # the grammar's message before any model work
+            model, key = active_model(svc)
+        try:
+            table = closet_table(svc, model, key, closet)
+            break
+        except ItemNotFoundError:  # a photo deleted before its features were computed
+            if attempt == CLOSET_READS - 1:
+                raise
     with svc.model.run_lock:
         att = attribute(items, model, method, features=table)
         suggestion = suggest(items, closet, model, features=table, attribution=att,

@@ -65,7 +65,9 @@ class ClosetFeatures:
                 self._key, self._rows = key, {}
             missing = [it.id for it in items if it.id not in self._rows]
             if missing:
-                self._rows.update(self.store.features(key, missing))
+                # An item deleted since the closet was read keeps its place in this table (a
+                # snapshot); its vector is not cached.
+                self._rows.update(self.store.features(key, missing, skip_missing=True))
             todo = [it for it in items if it.id not in self._rows]
             if todo:
                 try:
@@ -79,7 +81,7 @@ class ClosetFeatures:
                     raise
                 vectors = {i: fresh.feats[k].float().cpu().numpy()
                            for k, i in enumerate(fresh.ids)}
-                self.store.put_features(key, vectors)
+                self.store.put_features(key, vectors, skip_missing=True)
                 self._rows.update(vectors)
                 self.computed += len(todo)
             feats = (torch.from_numpy(np.stack([self._rows[it.id] for it in items]))

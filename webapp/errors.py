@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from outfit.errors import OutfitError
 
-__all__ = ["StoreError", "DuplicatePhotoError", "SchemaVersionError", "ArchiveError"]
+__all__ = ["StoreError", "DuplicatePhotoError", "SchemaVersionError", "ArchiveError",
+           "StorageFullError"]
 
 
 class StoreError(OutfitError):
@@ -26,3 +27,12 @@ class SchemaVersionError(StoreError):
 
 class ArchiveError(StoreError, ValueError):
     """A zip that is not a closet export, or a damaged or tampered one."""
+
+
+class StorageFullError(StoreError):
+    """The server's disk (or the person's quota) is full: nothing was written."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"the server's disk is full, so {what} was not saved",
+                         hint="free some disk space on the server, then try again; nothing in "
+                              "the closet was changed")

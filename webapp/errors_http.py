@@ -28,7 +28,7 @@ from outfit.errors import (
     UnknownCategoryError,
     UnknownSlotError,
 )
-from webapp.errors import DuplicatePhotoError
+from webapp.errors import DuplicatePhotoError, StorageFullError
 from webapp.jobs import JobBusyError, JobNotFoundError
 from webapp.models import DatasetError, ModelNotFoundError
 
@@ -40,6 +40,7 @@ API_PREFIX = "/api/v1"
 
 _HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 409: "conflict",
                413: "too_large", 415: "unsupported_type", 422: "validation_error",
+               507: "storage_full",
                500: "internal_error"}
 
 
@@ -112,6 +113,8 @@ def _from_outfit(exc: OutfitError) -> ApiError:
     hint = exc.hint
     if isinstance(exc, ItemNotFoundError | ModelNotFoundError | JobNotFoundError):
         return ApiError(404, "not_found", exc.message, hint)
+    if isinstance(exc, StorageFullError):
+        return ApiError(507, "storage_full", exc.message, hint)
     if isinstance(exc, JobBusyError):
         return ApiError(409, "busy", exc.message, hint)
     if isinstance(exc, DatasetError):
@@ -148,7 +151,9 @@ def _is_api() -> bool:
 
 def _respond(exc: BaseException) -> Response | tuple[str, int]:
     error = describe(exc)
-    if error.status >= 500:
+    if error.status >= 500 and isinstance(exc, OutfitError):  # e.g. no model: not a crash
+        log.warning("%s %s: %s", request.method, request.path, error.message)
+    elif error.status >= 500:
         log.error("%s %s failed", request.method, request.path, exc_info=exc)
     if _is_api():
         response = jsonify(error_payload(error))

@@ -18,8 +18,11 @@ if TYPE_CHECKING:
 __all__ = ["put_features", "features", "clear_features"]
 
 
-def put_features(store: Store, model_key: str, vectors: Mapping[str, Any]) -> None:
-    """Cache one 1-D float32 vector per item for ``model_key`` (replacing older ones)."""
+def put_features(store: Store, model_key: str, vectors: Mapping[str, Any], *,
+                 skip_missing: bool = False) -> None:
+    """Cache one 1-D float32 vector per item for ``model_key`` (replacing older ones). Unknown
+    ids raise ItemNotFoundError, or with ``skip_missing`` are left out (an item deleted while
+    its features were computed)."""
     key = _model_key(model_key)
     rows = []
     for item_id, vector in vectors.items():
@@ -29,26 +32,40 @@ def put_features(store: Store, model_key: str, vectors: Mapping[str, Any]) -> No
                              hint="give one non-empty 1-D vector per item")
         rows.append((key, str(item_id), int(arr.size), arr.tobytes(), _now()))
     with store._tx(write=True) as conn:
-        store._require(conn, [r[1] for r in rows])
+        if skip_missing:
+            rows = [r for r in rows if r[1] in _existing(conn, [r[1] for r in rows])]
+        else:
+            store._require(conn, [r[1] for r in rows])
         conn.executemany(
             "INSERT INTO features (model_key, item_id, dim, vector, created_at) VALUES "
             "(?, ?, ?, ?, ?) ON CONFLICT (model_key, item_id) DO UPDATE SET dim = "
             "excluded.dim, vector = excluded.vector, created_at = excluded.created_at", rows)
 
 
-def features(store: Store, model_key: str, item_ids: Iterable[str]) -> dict[str, np.ndarray]:
+def features(store: Store, model_key: str, item_ids: Iterable[str], *,
+             skip_missing: bool = False) -> dict[str, np.ndarray]:
     """Cached vectors (float32) of these items for ``model_key``; items with none cached
-    are absent from the result (compute those). Unknown ids raise ItemNotFoundError."""
+    are absent from the result (compute those). Unknown ids raise ItemNotFoundError, or with
+    ``skip_missing`` are absent too."""
     key, ids = _model_key(model_key), list(dict.fromkeys(map(str, item_ids)))
     out: dict[str, np.ndarray] = {}
     with store._tx() as conn:
-        store._require(conn, ids)
+        if not skip_missing:
+            store._require(conn, ids)
         for part in _chunks(ids):
             for row in conn.execute(
                     f"SELECT item_id, vector FROM features WHERE model_key = ? AND item_id IN "
                     f"({','.join('?' * len(part))})", (key, *part)):
                 out[row[0]] = np.frombuffer(row[1], dtype="<f4").astype(np.float32)
     return out
+
+
+def _existing(conn: Any, ids: list[str]) -> set[str]:
+    found: set[str] = set()
+    for part in _chunks(ids):
+        found.update(r[0] for r in conn.execute(
+            f"SELECT id FROM items WHERE id IN ({','.join('?' * len(part))})", part))
+    return found
 
 
 def clear_features(store: Store, model_key: str | None = None) -> int:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 from collections.abc import Iterable
@@ -13,7 +14,9 @@ from PIL import Image
 from data.fileio import atomic_write_bytes
 from data.images import load_image
 from outfit.errors import ImageError
-from webapp.errors import StoreError
+from webapp.errors import StorageFullError, StoreError
+
+_FULL = {errno.ENOSPC, errno.EDQUOT}  # no space left, quota exceeded
 
 __all__ = ["prepare_upload", "THUMB_SIZE", "PHOTO_MAX_SIDE", "JPEG_QUALITY"]
 
@@ -55,6 +58,8 @@ def _write_file(path: Path, payload: bytes) -> None:
     try:
         atomic_write_bytes(path, payload)
     except OSError as exc:
+        if exc.errno in _FULL:
+            raise StorageFullError("the photo") from None
         raise StoreError(f"{path}: cannot write the file ({exc.strerror or exc})",
                          hint="check the disk space and the folder's permissions") from None
 

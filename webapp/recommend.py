@@ -20,7 +20,7 @@ from flask import url_for
 from outfit.domain import Closet, Item
 from outfit.errors import ItemNotFoundError, OutfitError
 from outfit.vocab import FORMALITIES, SEASONS, SLOTS
-from webapp.builder import active_model, closet_items, closet_table
+from webapp.builder import CLOSET_READS, active_model, closet_items, closet_table
 from webapp.services import Services
 
 __all__ = ["recommend_outfits", "DEFAULT_K", "DEFAULT_DIVERSITY", "MAX_K", "MAX_PINNED", "MAX_EXCLUDED",
@@ -64,9 +64,6 @@ def _reason(att: Any) -> str:
     return (helpful or sentences or ["A good match by the model's judgement."])[0]
 
 
-_READS = 3  # closet reads when items are deleted while the features are computed
-
-
 def recommend_outfits(svc: Services, *, k: int = DEFAULT_K, pinned: Sequence[str] = (),
                       excluded: Sequence[str] = (), season: str | None = None,
                       occasion: str | None = None, reroll: int = 0,
@@ -85,7 +82,7 @@ def recommend_outfits(svc: Services, *, k: int = DEFAULT_K, pinned: Sequence[str
     pinned = list(dict.fromkeys(pinned))
     excluded = list(dict.fromkeys(excluded))
     model, key = active_model(svc)
-    for attempt in range(_READS):
+    for attempt in range(CLOSET_READS):
         closet, in_wash = closet_items(svc)
         _check_ids(svc, closet, pinned, excluded)
         items = list(closet.values())
@@ -97,7 +94,7 @@ def recommend_outfits(svc: Services, *, k: int = DEFAULT_K, pinned: Sequence[str
             table = closet_table(svc, model, key, items)
             break
         except ItemNotFoundError:  # deleted while its features were computed: read again
-            if attempt == _READS - 1:
+            if attempt == CLOSET_READS - 1:
                 raise
     wash = sorted(i for i in in_wash if i in closet and i not in pinned and i not in excluded)
     excluded_here = [i for i in excluded if i in closet] + wash

@@ -15,12 +15,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from outfit.vocab import FORMALITIES, SEASONS
-from webapp.errors import SchemaVersionError, StoreError
+from webapp.errors import SchemaVersionError, StorageFullError, StoreError
 
 __all__ = ["DB_NAME", "TAGS", "CHOICE_TAGS", "MIGRATIONS", "SCHEMA_VERSION", "connect",
            "db_errors", "transaction", "upgrade_database"]
 
 DB_NAME = "closet.db"
+_SQLITE_FULL = 13  # SQLITE_FULL: "database or disk is full"
 TAGS: tuple[str, ...] = ("semantic_category", "category", "color", "pattern")
 # Tags with a fixed vocabulary, set by hand only (no confidence, no edited flag): the item
 # attributes that the recommender's season and occasion constraints read. NULL: unknown.
@@ -158,6 +159,8 @@ def db_errors(path: Path) -> Iterator[None]:
     except sqlite3.IntegrityError:
         raise
     except sqlite3.DatabaseError as exc:
+        if getattr(exc, "sqlite_errorcode", None) == _SQLITE_FULL:
+            raise StorageFullError("the change") from exc
         raise StoreError(f"{path}: closet database error ({exc})",
                          hint="try again; if it persists, run the integrity report") from exc
 

@@ -33,8 +33,10 @@ already here (same id, or same photo) are kept as they are, never overwritten.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import sqlite3
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict
@@ -98,6 +100,7 @@ __all__ = [
 ]
 
 PHOTOS, THUMBS = "images", "thumbs"
+LOST_AND_FOUND = "lost+found"  # where Store.repair moves files that belong to no item
 MAX_UPLOAD_BYTES = 25 * 2**20
 _STORED_RE = re.compile(r"[a-z0-9]{20}\.jpg")
 
@@ -436,14 +439,17 @@ class Store:
 
     # ---- feature cache
 
-    def put_features(self, model_key: str, vectors: Mapping[str, Any]) -> None:
-        """Cache one 1-D float32 vector per item for ``model_key`` (replacing older ones)."""
-        feature_cache.put_features(self, model_key, vectors)
+    def put_features(self, model_key: str, vectors: Mapping[str, Any], *,
+                     skip_missing: bool = False) -> None:
+        """Cache one 1-D float32 vector per item for ``model_key`` (replacing older ones);
+        see :func:`webapp.features.put_features`."""
+        feature_cache.put_features(self, model_key, vectors, skip_missing=skip_missing)
 
-    def features(self, model_key: str, item_ids: Iterable[str]) -> dict[str, np.ndarray]:
+    def features(self, model_key: str, item_ids: Iterable[str], *,
+                 skip_missing: bool = False) -> dict[str, np.ndarray]:
         """Cached vectors (float32) of these items for ``model_key``; items with none cached
-        are absent from the result (compute those). Unknown ids raise ItemNotFoundError."""
-        return feature_cache.features(self, model_key, item_ids)
+        are absent from the result (compute those); see :func:`webapp.features.features`."""
+        return feature_cache.features(self, model_key, item_ids, skip_missing=skip_missing)
 
     def clear_features(self, model_key: str | None = None) -> int:
         """Drop cached vectors of one model (or all); how many were dropped."""
@@ -480,3 +486,31 @@ class Store:
                 "integrity_check": check, "foreign_key_errors": len(fk),
                 "missing_photos": missing_photos, "missing_thumbs": missing_thumbs,
                 "orphan_files": orphans}
+
+    def repair(self, min_age_s: float = 60.0) -> dict[str, Any]:
+        """Move the orphan files of :meth:`integrity_report` older than ``min_age_s`` (an upload
+        in flight writes its files a moment before its row) into
+        ``lost+found/<UTC time>/{images,thumbs}/``: nothing is deleted, and the closet is
+        consistent again. Items whose photo is missing cannot be repaired here: they are
+        reported (delete them, or upload the photo again). Returns what was moved and what is
+        left."""
+        report = self.integrity_report()
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        now = time.time()
+        moved, young = [], []
+        for rel in report["orphan_files"]:
+            src = self.folder / rel
+            try:
+                if now - src.stat().st_mtime < min_age_s:
+                    young.append(rel)
+                    continue
+            except FileNotFoundError:  # its upload committed or failed meanwhile
+                continue
+            dest = self.folder / LOST_AND_FOUND / stamp / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(src, dest)
+            moved.append(rel)
+        after = self.integrity_report()
+        return {"moved": moved, "kept_young": young,
+                "lost_and_found": str(self.folder / LOST_AND_FOUND / stamp) if moved else None,
+                "ok": after["ok"], "report": after}
