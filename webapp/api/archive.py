@@ -10,18 +10,18 @@ from typing import Any
 
 import marshmallow as ma
 from flask import Response
-from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 from marshmallow import fields
 
+from webapp.api.blueprint import ApiBlueprint
 from webapp.api.schemas import ErrorSchema
 from webapp.closet_zip import SKIPPED_REASON, export_response, import_summary, import_upload
 from webapp.services import services
 
 __all__ = ["blp"]
 
-blp = Blueprint("archive", __name__, url_prefix="/api/v1",
-                description="The whole closet as one zip: export and import.")
+blp = ApiBlueprint("archive", __name__, url_prefix="/api/v1",
+                   description="The whole closet as one zip: export and import.")
 
 
 class ArchiveFileSchema(ma.Schema):
@@ -52,8 +52,6 @@ _EXPORT_HEADERS = {
 @blp.route("/closet/export", methods=["GET"])
 @blp.response(200, {"type": "string", "format": "binary"}, content_type="application/zip",
               description="The zip, as closet-YYYY-MM-DD.zip", headers=_EXPORT_HEADERS)
-@blp.alt_response(400, schema=ErrorSchema,
-                  description="A photo went missing while the zip was written; export again")
 def export_closet() -> Response:
     """The whole closet as one zip.
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import marshmallow as ma
 from flask import Response
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
+from webapp.api.blueprint import ApiBlueprint
 from webapp.api.schemas import ErrorSchema
 from webapp.builder import (
     DEFAULT_METHOD,
@@ -31,8 +31,8 @@ from webapp.services import services
 
 __all__ = ["blp"]
 
-blp = Blueprint("explain", __name__, url_prefix="/api/v1",
-                description="Scores of outfits and why: attributions, sentences, swaps, heat maps.")
+blp = ApiBlueprint("explain", __name__, url_prefix="/api/v1",
+                   description="Scores of outfits and why: attributions, sentences, swaps, heat maps.")
 
 _ID = fields.String(validate=validate.Regexp(f"^{ITEM_ID_PATTERN}$", error="not an item id"))
 _OPT_NUM = {"allow_none": True}

@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, jsonify, send_file
-from flask_smorest import Blueprint
 
+from webapp.api.blueprint import ApiBlueprint
 from webapp.api.schemas import (
     ErrorSchema,
     HealthSchema,
@@ -21,6 +21,7 @@ from webapp.api.schemas import (
     ItemListSchema,
     ItemPatchSchema,
     ItemSchema,
+    UploadFailedSchema,
     UploadFilesSchema,
     UploadListSchema,
     item_json,
@@ -31,8 +32,8 @@ from webapp.uploads import add_uploads
 
 __all__ = ["blp"]
 
-blp = Blueprint("items", __name__, url_prefix="/api/v1",
-                description="The closet's items, their photos and tags.")
+blp = ApiBlueprint("items", __name__, url_prefix="/api/v1",
+                   description="The closet's items, their photos and tags.")
 
 PHOTO_MAX_AGE = 24 * 3600  # s; an item's photo never changes (a new photo is a new item)
 
@@ -63,9 +64,12 @@ def list_items(limit: int, offset: int, **filters: Any) -> dict[str, Any]:
 @blp.route("/items", methods=["POST"])
 @blp.arguments(UploadFilesSchema, location="files")
 @blp.response(201, UploadListSchema, description="At least one photo became an item")
-@blp.alt_response(400, schema=ErrorSchema, description="No photo could be added")
-@blp.alt_response(409, schema=ErrorSchema, description="Every photo is already in the closet")
+@blp.alt_response(400, schema=UploadFailedSchema, description="No photo could be added")
+@blp.alt_response(409, schema=UploadFailedSchema,
+                  description="Every photo is already in the closet")
 @blp.alt_response(413, schema=ErrorSchema, description="The request is over the size limit")
+@blp.alt_response(507, schema=ErrorSchema, description="The server's disk is full; nothing was "
+                  "saved")
 def upload_items(files: dict[str, Any]) -> dict[str, Any] | Response:
     """Add photos (multipart, field ``photos``, one or more files); each is stored and
     auto-tagged. The answer has a status per file: one bad file never fails the others. When
@@ -105,8 +109,12 @@ def get_item(item_id: str) -> dict[str, Any]:
 @blp.route("/items/<item_id:item_id>", methods=["PATCH"])
 @blp.arguments(ItemPatchSchema)
 @blp.response(200, ItemSchema)
+@blp.alt_response(400, schema=ErrorSchema,
+                  description="The body is not valid JSON, or the CSRF token is missing or wrong")
 @blp.alt_response(404, schema=ErrorSchema, description="No such item")
 @blp.alt_response(422, schema=ErrorSchema, description="A value is not valid")
+@blp.alt_response(507, schema=ErrorSchema, description="The server's disk is full; nothing was "
+                  "changed")
 def patch_item(changes: dict[str, Any], item_id: str) -> dict[str, Any]:
     """Correct tags (they are marked edited; auto-tagging leaves them alone from then on), set
     the season and formality the recommender's filters read (null clears one: unknown) and set
@@ -123,6 +131,7 @@ def patch_item(changes: dict[str, Any], item_id: str) -> dict[str, Any]:
 
 @blp.route("/items/<item_id:item_id>", methods=["DELETE"])
 @blp.response(204)
+@blp.alt_response(400, schema=ErrorSchema, description="The CSRF token is missing or wrong")
 @blp.alt_response(404, schema=ErrorSchema, description="No such item")
 def delete_item(item_id: str) -> None:
     """Remove the item, its photo, its wear entries and the feedback on outfits it was in."""

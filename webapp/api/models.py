@@ -10,9 +10,9 @@ from typing import Any
 
 import marshmallow as ma
 from flask import Response, send_file
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
+from webapp.api.blueprint import ApiBlueprint
 from webapp.api.schemas import ErrorSchema
 from webapp.models import (
     MODEL_NAME_RE,
@@ -33,8 +33,8 @@ from webapp.services import Services, services
 
 __all__ = ["blp", "model_json", "job_json"]
 
-blp = Blueprint("models", __name__, url_prefix="/api/v1",
-                description="Models, datasets, evaluations and training jobs.")
+blp = ApiBlueprint("models", __name__, url_prefix="/api/v1",
+                   description="Models, datasets, evaluations and training jobs.")
 
 _NAME = validate.Regexp(MODEL_NAME_RE, error="not a model name (letters, digits, . _ -)")
 
@@ -224,6 +224,7 @@ def get_model(name: str) -> dict[str, Any]:
 
 @blp.route("/models/<name>/activate", methods=["POST"])
 @blp.response(200, ModelListSchema)
+@blp.alt_response(400, schema=ErrorSchema, description="The CSRF token is missing or wrong")
 @blp.alt_response(404, schema=ErrorSchema, description="No such model")
 def activate_model(name: str) -> dict[str, Any]:
     """Make this model the one that scores, explains, recommends and tags (kept across
@@ -305,6 +306,8 @@ def get_jobs() -> dict[str, Any]:
 @blp.route("/jobs", methods=["POST"])
 @blp.arguments(JobRequestSchema)
 @blp.response(202, JobSchema, description="The job started; follow it at /jobs/{id}")
+@blp.alt_response(400, schema=ErrorSchema,
+                  description="The body is not valid JSON, or the CSRF token is missing or wrong")
 @blp.alt_response(404, schema=ErrorSchema, description="No such model")
 @blp.alt_response(409, schema=ErrorSchema, description="Another job is running")
 @blp.alt_response(422, schema=ErrorSchema, description=(
@@ -329,6 +332,7 @@ def get_job(job_id: str) -> dict[str, Any]:
 
 @blp.route("/jobs/<job_id>/cancel", methods=["POST"])
 @blp.response(200, JobSchema)
+@blp.alt_response(400, schema=ErrorSchema, description="The CSRF token is missing or wrong")
 @blp.alt_response(404, schema=ErrorSchema, description="No such job")
 def cancel_job(job_id: str) -> dict[str, Any]:
     """Stop a running job; nothing it made is kept. A finished job is left as it is."""

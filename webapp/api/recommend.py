@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
+from webapp.api.blueprint import ApiBlueprint
 from webapp.api.explain import OutfitItemSchema
 from webapp.api.schemas import ErrorSchema
 from webapp.converters import ITEM_ID_PATTERN
@@ -32,8 +32,8 @@ from webapp.services import services
 
 __all__ = ["blp", "RecommendRequestSchema", "RecommendationsSchema"]
 
-blp = Blueprint("recommend", __name__, url_prefix="/api/v1",
-                description="Outfit recommendations: top-k outfits of the closet, with a reason.")
+blp = ApiBlueprint("recommend", __name__, url_prefix="/api/v1",
+                   description="Outfit recommendations: top-k outfits of the closet, with a reason.")
 
 _ID = fields.String(validate=validate.Regexp(f"^{ITEM_ID_PATTERN}$", error="not an item id"))
 _K = fields.Integer(load_default=DEFAULT_K, validate=validate.Range(min=1, max=MAX_K),

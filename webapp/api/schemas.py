@@ -16,6 +16,7 @@ from webapp.records import ItemRecord
 
 __all__ = ["ErrorSchema", "ErrorBodySchema", "ItemSchema", "ItemListQuery", "ItemListSchema",
            "ItemPatchSchema", "UploadFilesSchema", "UploadResultSchema", "UploadListSchema",
+           "UploadFailedSchema",
            "ModelStatusSchema", "HealthSchema", "item_json", "MAX_LIMIT"]
 
 MAX_LIMIT = 200
@@ -138,6 +139,15 @@ class UploadListSchema(ma.Schema):
     results = fields.List(fields.Nested(UploadResultSchema), required=True)
     created = fields.Integer(required=True)
     failed = fields.Integer(required=True)
+
+
+class UploadFailedSchema(ErrorSchema):
+    """No file was added: the error envelope, and beside it each file's result (absent when
+    the request was refused before any file was read)."""
+
+    results = fields.List(fields.Nested(UploadResultSchema))
+    created = fields.Integer()
+    failed = fields.Integer()
 
 
 class ModelStatusSchema(ma.Schema):

@@ -11,9 +11,9 @@ from typing import Any
 
 import marshmallow as ma
 from flask import Response, send_file
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
+from webapp.api.blueprint import ApiBlueprint
 from webapp.api.schemas import MAX_LIMIT, ErrorSchema, ItemSchema, item_json
 from webapp.converters import ITEM_ID_PATTERN
 from webapp.services import services
@@ -29,8 +29,8 @@ from webapp.wearlog import (
 
 __all__ = ["blp"]
 
-blp = Blueprint("wears", __name__, url_prefix="/api/v1",
-                description="The wear log and the thumbs up and down on outfits.")
+blp = ApiBlueprint("wears", __name__, url_prefix="/api/v1",
+                   description="The wear log and the thumbs up and down on outfits.")
 
 _ID = fields.String(validate=validate.Regexp(f"^{ITEM_ID_PATTERN}$", error="not an item id"))
 _ITEMS = fields.List(_ID, required=True, validate=validate.Length(min=1, max=MAX_OUTFIT_ITEMS),
