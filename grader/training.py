@@ -213,8 +213,8 @@ def _progress(cfg: TrainConfig, dist: Dist, total: int, desc: str):
 
 
 class _ProgressFile:
-    """How far a run is, rewritten atomically into ``cfg.progress_file`` (at most twice a second,
-    and at every stage change): ``{"stage", "epoch", "epochs", "step", "steps", "fraction",
+    """How far a run is, rewritten atomically into ``cfg.progress_file`` (at most twice a second
+    within an epoch, and at every epoch's end and stage change): ``{"stage", "epoch", "epochs", "step", "steps", "fraction",
     "message"}``. ``fraction`` counts the planned epochs of both stages (an early stop jumps to
     the end). Only the main process writes."""
 
@@ -279,7 +279,8 @@ def _train_features(cfg: TrainConfig, dist: Dist, fn: ItemFeatureNet, images: to
             bar.set_postfix(loss=f"{total / (step + 1):.3f}")
             bar.update()
             report("features", epoch, cfg.feature_epochs, step + 1, steps_per_epoch,
-                   message=f"item features, epoch {epoch + 1} of {cfg.feature_epochs}")
+                   message=f"item features, epoch {epoch + 1} of {cfg.feature_epochs}",
+                   force=step + 1 == steps_per_epoch)  # every epoch's end is written
         bar.close()
         log.append({"stage": "features", "epoch": epoch + 1, "loss": total / steps_per_epoch,
                     "shape_acc": right / max(1, steps_per_epoch * cfg.feature_batch_size)})
@@ -419,7 +420,7 @@ def _train(cfg: TrainConfig, dist: Dist) -> tuple[dict, GraderModel]:
             bar.set_postfix(loss=f"{total / (step + 1):.3f}")
             bar.update()
             report("grader", epoch, cfg.epochs, step + 1, steps,
-                   message=f"grader, epoch {epoch + 1} of {cfg.epochs}")
+                   message=f"grader, epoch {epoch + 1} of {cfg.epochs}", force=step + 1 == steps)
         bar.close()
         scorer.eval()
         with average.applied():  # validate (and keep) the averaged weights
