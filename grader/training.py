@@ -214,9 +214,9 @@ def _progress(cfg: TrainConfig, dist: Dist, total: int, desc: str):
 
 class _ProgressFile:
     """How far a run is, rewritten atomically into ``cfg.progress_file`` (at most twice a second
-    within an epoch, and at every epoch's end and stage change): ``{"stage", "epoch", "epochs", "step", "steps", "fraction",
-    "message"}``. ``fraction`` counts the planned epochs of both stages (an early stop jumps to
-    the end). Only the main process writes."""
+    within an epoch, and at every epoch's end and stage change): ``{"stage", "epoch",
+    "epochs", "step", "steps", "fraction", "message"}``. ``fraction`` counts the planned epochs
+    of both stages (an early stop jumps to the end). Only the main process writes."""
 
     def __init__(self, cfg: TrainConfig, dist: Dist) -> None:
         self.path = Path(cfg.progress_file) if cfg.progress_file and dist.is_main else None
