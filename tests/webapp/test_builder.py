@@ -9,6 +9,7 @@ import shutil
 import pytest
 from PIL import Image
 from web_kit import envelope as _envelope
+from web_kit import upload_closet
 
 from grader.api import GraderModel
 from webapp.pages.builder import bar, heat_class, score_text
@@ -20,23 +21,10 @@ KINDS = {"top": "tops", "top2": "tops", "bottom": "bottoms", "shoes": "shoes",
 SIZES = {"top": (64, 48), "bottom": (40, 72)}
 
 
-
-
 def _closet(client, photo) -> dict[str, str]:
-    """Upload one photo per entry of KINDS and set its kind by PATCH (tiny-model auto-tags are
-    not trusted); ``name -> id``."""
-    names = list(KINDS)
-    files = [(io.BytesIO(photo(size=SIZES.get(n, (48, 48)))), f"{n}.jpg") for n in names]
-    r = client.post("/api/v1/items", data={"photos": files}, content_type=MULTI)
-    assert r.status_code == 201, r.json
-    ids = {n: res["item"]["id"] for n, res in zip(names, r.json["results"], strict=True)}
-    for n, kind in KINDS.items():
-        r = client.patch(f"/api/v1/items/{ids[n]}", json={"semantic_category": kind,
-                                                           "name": n.rstrip("2") + " " + n})
-        assert r.status_code == 200, r.json
-    return ids
-
-
+    """KINDS uploaded (SIZES, else 48 x 48), named "top top2" etc.; ``name -> id``."""
+    return upload_closet(client, photo, KINDS, sizes={n: SIZES.get(n, (48, 48)) for n in KINDS},
+                         names={n: n.rstrip("2") + " " + n for n in KINDS})
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from web_kit import envelope
+from web_kit import envelope, upload_closet
 
 import webapp.photos
 import webapp.schema
@@ -265,18 +265,6 @@ def test_training_killed_while_saving_leaves_the_previous_model(tiny_model, tmp_
 
 
 # ------------------------------------------------- deletions racing with long requests
-def _closet(client, kinds: dict[str, str]) -> dict[str, str]:
-    files = [(io.BytesIO(make_photo(size=(48 + 4 * k, 48))), f"{n}.jpg")
-             for k, n in enumerate(kinds)]
-    r = client.post("/api/v1/items", data={"photos": files}, content_type="multipart/form-data")
-    assert r.status_code == 201, r.json
-    ids = {n: res["item"]["id"] for n, res in zip(kinds, r.json["results"], strict=True)}
-    for n, kind in kinds.items():
-        assert client.patch(f"/api/v1/items/{ids[n]}",
-                            json={"semantic_category": kind}).status_code == 200
-    return ids
-
-
 def test_an_export_leaves_out_an_item_deleted_while_it_runs(client, store, add_items,
                                                             monkeypatch, tmp_path):
     import webapp.archive as archive
@@ -319,7 +307,7 @@ def test_recommend_and_explain_go_on_when_an_item_is_deleted_meanwhile(mclient, 
     import webapp.builder as builder
     import webapp.recommend as recommend
 
-    ids = _closet(mclient, {"top": "tops", "top2": "tops", "bottom": "bottoms",
+    ids = upload_closet(mclient, make_photo, {"top": "tops", "top2": "tops", "bottom": "bottoms",
                             "shoes": "shoes", "gone": "tops"})
     svc = model_app.extensions["outfit"]
     stale = builder.closet_items(svc)  # the closet as a request read it...

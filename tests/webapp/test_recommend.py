@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-import io
 import re
 
 import pytest
 from web_kit import envelope as _envelope
+from web_kit import upload_closet
 
 MULTI = "multipart/form-data"
 KINDS = {"top1": "tops", "top2": "tops", "top3": "tops", "bottom1": "bottoms",
@@ -16,26 +16,9 @@ KINDS = {"top1": "tops", "top2": "tops", "top3": "tops", "bottom1": "bottoms",
 MAIN_SLOTS = {"upper", "lower", "full", "outer"}
 
 
-
-
-def _upload(client, photo, kinds: dict[str, str | None]) -> dict[str, str]:
-    """One photo per entry, its kind and name set by PATCH; ``name -> id``."""
-    names = list(kinds)
-    files = [(io.BytesIO(photo(size=(48 + 4 * k, 48))), f"{n}.jpg") for k, n in enumerate(names)]
-    r = client.post("/api/v1/items", data={"photos": files}, content_type=MULTI)
-    assert r.status_code == 201, r.json
-    ids = {n: res["item"]["id"] for n, res in zip(names, r.json["results"], strict=True)}
-    for n, kind in kinds.items():
-        r = client.patch(f"/api/v1/items/{ids[n]}", json={"semantic_category": kind, "name": n})
-        assert r.status_code == 200, r.json
-    return ids
-
-
-
-
 @pytest.fixture
 def ids(mclient, photo):
-    ids = _upload(mclient, photo, KINDS)
+    ids = upload_closet(mclient, photo, KINDS)
     assert mclient.patch(f"/api/v1/items/{ids['washed']}", json={"in_wash": True}).status_code == 200
     return ids
 
@@ -123,7 +106,7 @@ def test_pinned_item_without_kind_is_400(mclient, ids):
 
 def test_closet_without_an_outfit_says_what_is_missing(app_factory, tiny_model, photo):
     client = app_factory(MODEL=tiny_model).test_client()
-    _upload(client, photo, {"top": "tops", "bottom": "bottoms"})
+    upload_closet(client, photo, {"top": "tops", "bottom": "bottoms"})
     err = _envelope(client.post("/api/v1/recommend", json={}), 400)
     assert err["message"].startswith("Your closet cannot make a complete outfit")
     assert "shoes" in err["message"] and "top and a bottom" in err["hint"]
@@ -144,7 +127,7 @@ def test_bad_values_are_422(mclient, ids, body):
 
 
 def test_without_a_model_says_how_to_get_one(client, photo):
-    _upload(client, photo, {"top": "tops", "bottom": "bottoms", "shoes": "shoes"})
+    upload_closet(client, photo, {"top": "tops", "bottom": "bottoms", "shoes": "shoes"})
     err = _envelope(client.post("/api/v1/recommend", json={}), 503, "model_unavailable")
     assert "outfit train" in err["hint"]
 

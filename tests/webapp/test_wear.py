@@ -13,31 +13,16 @@ import zipfile
 
 import pytest
 from web_kit import envelope as _envelope
+from web_kit import upload_closet
 
 MULTI = "multipart/form-data"
 KINDS = {"top1": "tops", "top2": "tops", "bottom1": "bottoms", "bottom2": "bottoms",
          "shoes1": "shoes", "shoes2": "shoes", "dress": "all-body", "untagged": None}
 
 
-
-
-def _upload(client, photo, kinds: dict[str, str | None]) -> dict[str, str]:
-    """One photo per entry, its kind and name set by PATCH; ``name -> id``."""
-    names = list(kinds)
-    files = [(io.BytesIO(photo(size=(48 + 4 * k, 48))), f"{n}.jpg") for k, n in enumerate(names)]
-    r = client.post("/api/v1/items", data={"photos": files}, content_type=MULTI)
-    assert r.status_code == 201, r.json
-    ids = {n: res["item"]["id"] for n, res in zip(names, r.json["results"], strict=True)}
-    for n, kind in kinds.items():
-        body = {"name": n} if kind is None else {"semantic_category": kind, "name": n}
-        r = client.patch(f"/api/v1/items/{ids[n]}", json=body)
-        assert r.status_code == 200, r.json
-    return ids
-
-
 @pytest.fixture
 def ids(client, photo):
-    return _upload(client, photo, KINDS)
+    return upload_closet(client, photo, KINDS)
 
 
 def _outfit(ids, *names):
@@ -310,9 +295,8 @@ def test_navigation_links_the_worn_page(client):
 # ---------------------------------------------------------------------------------- with a model
 
 
-
 def test_recommend_cards_carry_the_wear_and_thumbs_forms(mclient, photo):
-    ids = _upload(mclient, photo, KINDS)
+    ids = upload_closet(mclient, photo, KINDS)
     html = mclient.get("/recommend?k=3").data.decode()
     cards = re.findall(r'<li class="outfit-card">(.*?)</li>\s*(?=<li class="outfit-card">|</ol>)',
                        html, re.S)
@@ -340,7 +324,7 @@ def test_recommend_cards_carry_the_wear_and_thumbs_forms(mclient, photo):
 
 
 def test_builder_result_carries_the_wear_form(mclient, photo):
-    ids = _upload(mclient, photo, KINDS)
+    ids = upload_closet(mclient, photo, KINDS)
     outfit = ",".join(_outfit(ids, "top1", "bottom1", "shoes1"))
     html = mclient.get(f"/builder?items={outfit}").data.decode()
     form = re.search(r'<form method="post" action="/wears" class="wear-form" id="wear-form">(.*?)'
