@@ -16,7 +16,8 @@
   var panel = document.getElementById("explanation");
   var toggle = document.getElementById("show-heatmaps");
   var pixelSelect = document.getElementById("pixel-method");
-  var token = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
+  var ui = window.OutfitUI;
+  var el = ui.el, pct = ui.pct, thumb = ui.thumb, clear = ui.clear;
   var api = root.getAttribute("data-api");
   var heatmapApi = root.getAttribute("data-heatmap");
   var page = root.getAttribute("data-page");
@@ -28,26 +29,13 @@
 
   function boxes() { return Array.prototype.slice.call(picker.querySelectorAll('input[name="items"]')); }
   function selected() { return boxes().filter(function (b) { return b.checked; }).map(function (b) { return b.value; }); }
-  function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) { e.className = cls; }
-    if (text !== undefined && text !== null) { e.textContent = text; }
-    return e;
-  }
   function signed(v) { return v === null || v === undefined ? "\u2014" : (v >= 0 ? "+" : "") + v.toFixed(2); }
-  function pct(v) {
-    var text = (v * 100).toFixed(0);
-    if (text === "0" || text === "100") { text = (v * 100).toFixed(1); }
-    return text + " %";
-  }
-  function clear(node) { while (node.firstChild) { node.removeChild(node.firstChild); } }
   function heatClass(v, scale) {
     if (v === null || v === undefined) { return "heat-na"; }
     if (scale <= 0) { return "heat-0"; }
     var step = Math.max(-5, Math.min(5, Math.round(v / scale * 5)));
     return step === 0 ? "heat-0" : "heat-" + (step < 0 ? "n" : "p") + Math.abs(step);
   }
-  function thumb(id) { return "/api/v1/items/" + encodeURIComponent(id) + "/thumb"; }
 
   function remember(ids) {
     var q = new URLSearchParams();
@@ -73,23 +61,17 @@
     var mine = ++request;
     statusLine.textContent = "Explaining\u2026";
     panel.setAttribute("aria-busy", "true");
-    return fetch(api, {
-      method: "POST", credentials: "same-origin",
-      headers: {"Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": token},
-      body: JSON.stringify({items: ids, method: methodSelect.value})
-    }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        if (mine !== request) { return; }
-        panel.setAttribute("aria-busy", "false");
-        statusLine.textContent = "";
-        if (!response.ok) {
-          var e = data.error || {message: "The server answered " + response.status + ".", hint: ""};
-          result.hidden = true;
-          showError(e.message, e.hint);
-          return;
-        }
-        render(data);
-      });
+    return ui.postJSON(api, {items: ids, method: methodSelect.value}).then(function (answer) {
+      if (mine !== request) { return; }
+      panel.setAttribute("aria-busy", "false");
+      statusLine.textContent = "";
+      if (!answer.ok) {
+        var e = ui.errorOf(answer);
+        result.hidden = true;
+        showError(e.message, e.hint);
+        return;
+      }
+      render(answer.data);
     }).catch(function () {
       if (mine !== request) { return; }
       panel.setAttribute("aria-busy", "false");
@@ -268,19 +250,13 @@
     var button = document.getElementById("wear-button");
     var ids = document.getElementById("wear-items").value.split(",").filter(Boolean);
     button.disabled = true;
-    fetch(root.getAttribute("data-wear-api"), {
-      method: "POST", credentials: "same-origin",
-      headers: {"Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": token},
-      body: JSON.stringify({items: ids})
-    }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        if (response.ok) {
-          note.textContent = "Logged as worn today.";
-        } else {
-          var err = data.error || {message: "The server answered " + response.status + "."};
-          note.textContent = err.message + (err.hint ? " (" + err.hint + ")" : "");
-        }
-      });
+    ui.postJSON(root.getAttribute("data-wear-api"), {items: ids}).then(function (answer) {
+      if (answer.ok) {
+        note.textContent = "Logged as worn today.";
+      } else {
+        var err = ui.errorOf(answer);
+        note.textContent = err.message + (err.hint ? " (" + err.hint + ")" : "");
+      }
     }).catch(function () {
       note.textContent = "The server could not be reached.";
     }).then(function () { button.disabled = false; });

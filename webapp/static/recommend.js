@@ -16,7 +16,8 @@
   var panel = document.getElementById("results");
   var rerollButton = document.getElementById("reroll");
   var rerollLink = document.getElementById("reroll-link");
-  var token = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
+  var ui = window.OutfitUI;
+  var el = ui.el, pct = ui.pct, thumb = ui.thumb, token = ui.token;
   var api = root.getAttribute("data-api");
   var page = root.getAttribute("data-page");
   var MAIN = {outer: 1, upper: 1, lower: 1, full: 1, shoes: 1};
@@ -33,18 +34,6 @@
   function box(name, id) {
     return boxes(name).filter(function (b) { return b.value === id; })[0] || null;
   }
-  function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) { e.className = cls; }
-    if (text !== undefined && text !== null) { e.textContent = text; }
-    return e;
-  }
-  function pct(v) {
-    var text = (v * 100).toFixed(0);
-    if (text === "0" || text === "100") { text = (v * 100).toFixed(1); }
-    return text + " %";
-  }
-  function thumb(id) { return "/api/v1/items/" + encodeURIComponent(id) + "/thumb"; }
   function value(id) { return document.getElementById(id).value || null; }
   function k() {
     var n = parseInt(document.getElementById("k").value, 10);
@@ -155,18 +144,12 @@
   }
 
   function send(url, payload) {
-    return fetch(url, {
-      method: "POST", credentials: "same-origin",
-      headers: {"Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": token},
-      body: JSON.stringify(payload)
-    }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        if (!response.ok) {
-          var err = data.error || {message: "The server answered " + response.status + "."};
-          throw new Error(err.message + (err.hint ? " (" + err.hint + ")" : ""));
-        }
-        return data;
-      });
+    return ui.postJSON(url, payload).then(function (answer) {
+      if (!answer.ok) {
+        var err = ui.errorOf(answer);
+        throw new Error(err.message + (err.hint ? " (" + err.hint + ")" : ""));
+      }
+      return answer.data;
     }, function () { throw new Error("The server could not be reached."); });
   }
 
@@ -207,30 +190,24 @@
     errorBox.hidden = true;
     statusLine.textContent = "Finding outfits\u2026";
     panel.setAttribute("aria-busy", "true");
-    return fetch(api, {
-      method: "POST", credentials: "same-origin",
-      headers: {"Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": token},
-      body: JSON.stringify(b)
-    }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        if (mine !== request) { return; }
-        panel.setAttribute("aria-busy", "false");
-        rerollButton.value = String(b.reroll + 1);
-        rerollLink.href = query(b, b.reroll + 1);
-        if (!response.ok || !data.recommendations) {
-          var err = data.error || {message: "The server answered " + response.status + ".", hint: "try again"};
-          while (cards.firstChild) { cards.removeChild(cards.firstChild); }
-          rerollLink.hidden = true;
-          statusLine.textContent = "";
-          errorBox.textContent = err.message + (err.hint ? " (" + err.hint + ")" : "");
-          errorBox.hidden = false;
-          return;
-        }
-        while (cards.firstChild) { cards.removeChild(cards.firstChild); }
-        data.recommendations.forEach(function (rec) { cards.appendChild(card(rec, b.pinned)); });
-        rerollLink.hidden = false;
-        statusLine.textContent = status(data, b);
-      });
+    return ui.postJSON(api, b).then(function (answer) {
+      var data = answer.data;
+      if (mine !== request) { return; }
+      panel.setAttribute("aria-busy", "false");
+      rerollButton.value = String(b.reroll + 1);
+      rerollLink.href = query(b, b.reroll + 1);
+      ui.clear(cards);
+      if (!answer.ok || !data.recommendations) {
+        var err = ui.errorOf(answer, "try again");
+        rerollLink.hidden = true;
+        statusLine.textContent = "";
+        errorBox.textContent = err.message + (err.hint ? " (" + err.hint + ")" : "");
+        errorBox.hidden = false;
+        return;
+      }
+      data.recommendations.forEach(function (rec) { cards.appendChild(card(rec, b.pinned)); });
+      rerollLink.hidden = false;
+      statusLine.textContent = status(data, b);
     }).catch(function () {
       if (mine !== request) { return; }
       panel.setAttribute("aria-busy", "false");
