@@ -27,6 +27,7 @@ from outfit.errors import OutfitError
 from outfit.registry import Registry
 from outfit.vocab import SLOTS
 
+from .clash import Clash, find_clash
 from .reference import FeatureReference, feature_reference
 
 __all__ = ["Attribution", "MethodResult", "OutfitInput", "attribute", "register_method",
@@ -134,7 +135,8 @@ class Attribution:
     attributes whole items only); ``item_totals (n_items,)``; ``logit``/``score`` of the
     outfit; ``baseline`` what the method compared with; ``reference_logit`` the logit of that
     baseline and ``completeness_error`` = sum of item totals - (logit - reference_logit), where
-    the method defines them."""
+    the method defines them; ``clash``: the two items that pull the score down together, when
+    the most harmful one shares its blame (:mod:`explain.clash`)."""
 
     method: str
     items: tuple[Item, ...]
@@ -148,6 +150,7 @@ class Attribution:
     completeness_error: float | None
     reference_source: str
     options: dict
+    clash: Clash | None = None
 
     @property
     def item_ids(self) -> tuple[str, ...]:
@@ -193,7 +196,8 @@ class Attribution:
                 "logit": num(self.logit), "score": num(self.score), "baseline": self.baseline,
                 "reference_logit": num(self.reference_logit),
                 "completeness_error": num(self.completeness_error),
-                "reference_source": self.reference_source, "options": dict(self.options)}
+                "reference_source": self.reference_source, "options": dict(self.options),
+                "clash": None if self.clash is None else self.clash.to_dict()}
 
     def table_text(self) -> str:
         """The items x groups table as text (logit points; "-" where not split by group)."""
@@ -258,10 +262,13 @@ def attribute(outfit: Outfit | Sequence[Item], model: GraderModel, method: str =
     n, g = inp.n, len(inp.groups)
     values = (np.full((n, g), np.nan) if result.values is None
               else result.values.detach().double().cpu().numpy())
+    totals = result.items.detach().double().cpu().numpy()
+    with torch.no_grad():
+        clash = find_clash(inp, values, totals)
     z = logit / inp.grader.temperature + float(inp.grader.bias)
     return Attribution(method=method, items=items, groups=inp.groups, values=values,
-                       item_totals=result.items.detach().double().cpu().numpy(), logit=logit,
+                       item_totals=totals, logit=logit,
                        score=float(1 / (1 + np.exp(-z))), baseline=result.baseline,
                        reference_logit=result.reference_logit,
                        completeness_error=result.completeness_error,
-                       reference_source=reference.source, options=result.options)
+                       reference_source=reference.source, options=result.options, clash=clash)

@@ -46,12 +46,36 @@ randomisation (Adebayo et al., "Sanity checks for saliency maps", arXiv 1810.032
     ``RANDOMISATION_THRESHOLD``. Gradient x input is known to fail it on images, because the
     input term survives randomisation.
 ground truth (synthetic worlds only, where ``ground_truth.json`` says why each bad outfit is bad)
-    The bad outfits of the split whose violations name exactly one item: is that item ranked
-    first, and, within that item, is the group of the violated property ranked first? Rule
-    properties map to feature groups as colour -> ``color``, pattern -> ``pattern``, shape ->
-    ``shape``; ``formality`` and ``season`` have no feature group of their own (the grader sees
-    them only through the style and shape features), so those outfits count for the item
-    metric only.
+    Two readings of the world's truth, both reported:
+
+    *the swapped-in item* (``top1_item``, ``top1_group``, ``top1_reason``): the bad outfits of
+    the split whose recorded violations name exactly one item. The world made each of them by
+    swapping one item into a good outfit and records that item as the culprit even where the
+    rules alone blame two (two bold patterns, a red top with an orange skirt: a clash is a pair,
+    :mod:`data.synth.rules`). Is that item ranked first, and within it the group of the violated
+    property? Where the rules blame ``k`` items the outfit does not say which of them was swapped
+    in (the same outfit comes from swapping in either), so an explainer that ranks exactly the
+    rule-blamed items first and cannot tell them apart scores ``1/k``: ``tie_blind_top1_item``
+    in the report's ``rules`` section is that expectation over the cases, the most such an
+    explainer can reach.
+
+    *the rules' reasons* (``rules``: ``top1_item``, ``top1_reason``): every bad outfit of the
+    split that is wearable, judged by :func:`data.synth.rules.truth` without knowing which item
+    was swapped in. Its reasons are the (item, property) pairs the rules blame. Is the item
+    ranked first one the rules blame, and is the (item, group) pair ranked first one of the
+    reasons? This is what a person is told: "the pattern of the striped shirt lowers the
+    score most" is true when the shirt is one of two bold patterns, whichever came last.
+
+    Rule properties map to feature groups as colour -> ``color``, pattern -> ``pattern``, shape,
+    formality and season -> ``shape``: the shape head learns each item's fine category (its
+    ``category``, "pumps", "puffer jacket"), and in the world as in real catalogues the fine
+    category carries formality and season (:mod:`data.synth.kinds`).
+
+    Replace-and-detect is read against the rules too (``top1_item_single``,
+    ``top1_item_blamed`` and the report's ``rules.corruptions``): the corrupted item takes the
+    donor's values of the properties its replaced group carries (:data:`GROUP_PROPERTIES`), and
+    the rules say whether they blame the replaced item alone, it and others (a tie), only others,
+    or nobody (the grader's logit fell although no rule is broken).
 
 Item features are computed once per dataset (:meth:`~grader.api.GraderModel.item_table`); the
 category means come from the model (stored by training) or, for an older model, from the train
@@ -79,15 +103,24 @@ from outfit.errors import OutfitError
 
 from .attribution import Attribution, OutfitInput, attribute, list_methods, outfit_input
 from .reference import FeatureReference, feature_reference, reference_from_table
+from .text import named_first
 
 __all__ = ["evaluate_explainer", "explainer_table", "save_explainer_plots", "Corruption",
            "make_corruption", "GroundTruthCase", "ground_truth_cases", "randomised_model",
            "reinitialise", "spearman", "rank_of", "random_baseline", "deletion_order",
-           "deletion_curves", "PROPERTY_GROUPS", "RANDOMISATION_THRESHOLD"]
+           "deletion_curves", "PROPERTY_GROUPS", "GROUP_PROPERTIES", "RANDOMISATION_THRESHOLD",
+           "RuleVerdict", "rule_verdict", "corruption_verdict", "RuleCase", "rule_cases",
+           "top_hit", "tie_blind"]
 
-#: Rule property (``data.synth.rules.PROPERTIES``) -> feature group. The others (formality,
-#: season) count for the item metric only.
-PROPERTY_GROUPS: Mapping[str, str] = {"color": "color", "pattern": "pattern", "shape": "shape"}
+#: Rule property (``data.synth.rules.PROPERTIES``) -> the feature group that carries it.
+PROPERTY_GROUPS: Mapping[str, str] = {"color": "color", "pattern": "pattern", "shape": "shape",
+                                      "formality": "shape", "season": "shape"}
+#: Feature group -> the item attributes of a synthetic world it carries: a corruption that
+#: replaces the group gives the item the donor's values of these (``style`` is learned by the
+#: grader alone and carries no rule property).
+GROUP_PROPERTIES: Mapping[str, tuple[str, ...]] = {
+    "color": ("color",), "pattern": ("pattern",),
+    "shape": ("kind", "style", "formality", "season"), "style": ()}
 
 #: Mean Spearman correlation (trained vs randomised grader) below which a method passes.
 RANDOMISATION_THRESHOLD = 0.5
@@ -296,8 +329,8 @@ def randomised_model(model: GraderModel, seed: int = 0) -> GraderModel:
 @dataclass(frozen=True)
 class GroundTruthCase:
     """A bad outfit whose violations name one item: ``culprit`` (its index), the violated
-    ``properties`` and the feature ``group`` they map to (None: formality or season, or
-    properties of different groups)."""
+    ``properties`` and the feature ``group`` they map to (None: properties of different
+    groups)."""
 
     items: tuple[Item, ...]
     culprit: int
@@ -343,6 +376,128 @@ def ground_truth_cases(dataset_path: Path | str, dataset: Dataset) -> list[Groun
         group = groups.pop() if len(groups) == 1 else None
         cases.append(GroundTruthCase(items, q.item_ids.index(culprit), props, group))
     return cases
+
+
+# ----------------------------------------------------------------------------- the world's rules
+@dataclass(frozen=True)
+class RuleVerdict:
+    """What a synthetic world's rules say about an outfit without knowing which item was swapped
+    in: ``reasons`` maps each blamed item's index to the feature groups of the properties it
+    breaks (:data:`PROPERTY_GROUPS`); ``properties`` are the broken properties."""
+
+    reasons: Mapping[int, frozenset[str]]
+    properties: tuple[str, ...]
+
+    @property
+    def blamed(self) -> frozenset[int]:
+        return frozenset(self.reasons)
+
+
+def rule_verdict(items: Sequence[Item]) -> RuleVerdict:
+    """:func:`data.synth.rules.truth` of ``items`` with no suspect: a clash of two items blames
+    both. A violation that names no item (an incomplete outfit) blames nobody."""
+    from data.synth.rules import truth  # the world's rules: only synthetic worlds get here
+
+    items = tuple(items)
+    ids = [it.id for it in items]
+    reasons: dict[int, set[str]] = {}
+    props: set[str] = set()
+    for v in truth(items).violations:
+        if v.item_id is None or v.property not in PROPERTY_GROUPS:
+            continue
+        reasons.setdefault(ids.index(v.item_id), set()).add(PROPERTY_GROUPS[v.property])
+        props.add(v.property)
+    return RuleVerdict({i: frozenset(g) for i, g in sorted(reasons.items())},
+                       tuple(sorted(props)))
+
+
+def corruption_verdict(c: Corruption, dataset: Dataset, groups: Sequence[str]) -> RuleVerdict:
+    """The rules' verdict on a corrupted outfit, its corrupted item given the donor's values of
+    the properties its replaced group carries (:data:`GROUP_PROPERTIES`)."""
+    item, donor = c.items[c.index], dataset.item(c.donor_id)
+    attrs = dict(item.attributes)
+    for key in GROUP_PROPERTIES.get(groups[c.group], ()):
+        if donor.attributes.get(key) is None:
+            attrs.pop(key, None)
+        else:
+            attrs[key] = donor.attributes[key]
+    return rule_verdict(c.items[:c.index] + (replace(item, attributes=attrs),)
+                        + c.items[c.index + 1:])
+
+
+@dataclass(frozen=True)
+class RuleCase:
+    """A bad outfit and the rules' verdict on it (:func:`rule_verdict`)."""
+
+    items: tuple[Item, ...]
+    verdict: RuleVerdict
+
+
+def rule_cases(dataset: Dataset) -> list[RuleCase]:
+    """The split's bad outfits (compatibility questions labelled 0) that can be explained (they
+    keep the wearing grammar) and in which the rules blame at least one item."""
+    cases = []
+    for q in dataset.compatibility:
+        if q.label != 0:
+            continue
+        items = tuple(dataset.item(i) for i in q.item_ids)
+        if Outfit(items).problems():
+            continue
+        verdict = rule_verdict(items)
+        if verdict.reasons:
+            cases.append(RuleCase(items, verdict))
+    return cases
+
+
+def top_hit(values: np.ndarray, targets: Sequence[int] | frozenset[int]) -> float:
+    """Expected top-1 hit of ``values`` ranked most negative first, ties broken at random, when
+    any of ``targets`` (flat indices) is right: the share of the entries tied first that are
+    targets (:func:`rank_of` for one target)."""
+    v = np.nan_to_num(np.asarray(values, dtype=np.float64).reshape(-1), nan=0.0)
+    first = np.isclose(v, v.min(), rtol=1e-9, atol=1e-12)
+    hits = np.zeros(len(v), dtype=bool)
+    hits[list(targets)] = True
+    return float((first & hits).sum() / first.sum())
+
+
+def _tied(verdict: RuleVerdict) -> bool:
+    """Whether the rules blame two or more items through the same feature group."""
+    seen: set[str] = set()
+    for gs in verdict.reasons.values():
+        if gs & seen:
+            return True
+        seen |= gs
+    return False
+
+
+def _clash_check(att: Attribution, verdict: RuleVerdict) -> tuple[bool, bool]:
+    """Whether the attribution names a clash, and whether the rules blame both its items
+    (through its group, for a method with groups)."""
+    c = att.clash
+    if c is None:
+        return False, False
+    mine = [verdict.reasons.get(i, frozenset()) for i in c.items]
+    if c.group is None:
+        return True, all(mine)
+    group = att.groups[c.group]
+    return True, all(group in gs for gs in mine)
+
+
+def in_first_sentence(att: Attribution, index: int, group: int | None = None) -> bool:
+    """Whether the first sentence of :func:`~explain.text.reasons` names item ``index`` (and,
+    given ``group``, that group of it: a clash in another group, or a whole-item one, does
+    not count for a group)."""
+    return any(i == index and (group is None or g == group) for i, g in named_first(att))
+
+
+def tie_blind(verdict: RuleVerdict, index: int) -> float:
+    """Expected top-1 hit on item ``index`` of an explainer that ranks exactly the items the
+    rules blame first without telling them apart: ``1/k`` when ``index`` is one of ``k`` blamed
+    items, 0 when only others are blamed, 1 when nobody is (it could know better than the
+    rules)."""
+    if not verdict.blamed:
+        return 1.0
+    return 1.0 / len(verdict.blamed) if index in verdict.blamed else 0.0
 
 
 # ----------------------------------------------------------------------------- the whole
@@ -468,8 +623,12 @@ def _evaluate(dataset_path: Path | str, model: GraderModel, methods: list[str], 
         rand_curve.append(np.mean([c for _, c in parts], axis=0))
 
     cases = ground_truth_cases(dataset_path, ds)
+    verdicts = rcases = None
     if cases is not None:
         cases = [cases[k] for k in rng.permutation(len(cases))][:max_outfits]
+        verdicts = [corruption_verdict(c, ds, groups) for c in corruptions]
+        rcases = rule_cases(ds)
+        rcases = [rcases[k] for k in rng.permutation(len(rcases))][:max_outfits]
     rand_model = randomised_model(model, seed)
 
     per_method: dict[str, dict] = {}
@@ -478,12 +637,21 @@ def _evaluate(dataset_path: Path | str, model: GraderModel, methods: list[str], 
 
         by_group = True
         top_item, top_total, top_pair, rr = [], [], [], []
-        for c in corruptions:
+        top_single, top_blamed = [], []  # against the world's rules
+        said_item, said_pair = [], []  # named in the first sentence of the reasons
+        for k, c in enumerate(corruptions):
             att = explain(c.items, model, c.features)
             if att is None:
                 continue
             by_group = att.by_group
             top_item.append(rank_of(att.item_blame, c.index)[0])
+            said_item.append(float(in_first_sentence(att, c.index)))
+            if att.by_group:
+                said_pair.append(float(in_first_sentence(att, c.index, c.group)))
+            if verdicts is not None and verdicts[k].blamed:
+                top_blamed.append(top_hit(att.item_blame, verdicts[k].blamed))
+                if verdicts[k].blamed == {c.index}:
+                    top_single.append(top_item[-1])
             top_total.append(rank_of(att.item_totals, c.index)[0])
             if att.by_group:
                 t1, r = rank_of(att.values, c.index * n_groups + c.group)
@@ -510,7 +678,7 @@ def _evaluate(dataset_path: Path | str, model: GraderModel, methods: list[str], 
 
         truth = None
         if cases is not None:
-            gt_item, gt_total, gt_group, gt_reason = [], [], [], []
+            gt_item, gt_total, gt_group, gt_reason, gt_said = [], [], [], [], []
             by_prop: dict[str, dict[str, list[float]]] = {}
             for case in cases:
                 att = explain(case.items, model, table)
@@ -524,29 +692,63 @@ def _evaluate(dataset_path: Path | str, model: GraderModel, methods: list[str], 
                     group_hit = rank_of(att.values[case.culprit], groups.index(case.group))[0]
                     gt_group.append(group_hit)
                 # the reason named first: the (culprit, violated group) pair ranked first of all,
-                # or the culprit for a property without a group (formality, season)
+                # or the culprit where the group is unknown (properties of different groups)
+                with_group = att.by_group and case.group is not None
                 gt_reason.append(rank_of(att.values, case.culprit * n_groups
-                                         + groups.index(case.group))[0]
-                                 if att.by_group and case.group is not None else hit)
+                                         + groups.index(case.group))[0] if with_group else hit)
+                gt_said.append(float(in_first_sentence(
+                    att, case.culprit, groups.index(case.group) if with_group else None)))
                 for p in case.properties:
                     entry = by_prop.setdefault(p, {"item": [], "group": []})
                     entry["item"].append(hit)
                     if group_hit is not None and p in PROPERTY_GROUPS:
                         entry["group"].append(group_hit)
+            rules: dict[str, Any] = {"item": [], "reason": [], "by_property": {},
+                                     "clash": [], "clash_true": [], "clash_found": []}
+            for rc in rcases or ():
+                att = explain(rc.items, model, table)
+                if att is None:
+                    continue
+                named, true = _clash_check(att, rc.verdict)
+                rules["clash"].append(named)
+                if named:
+                    rules["clash_true"].append(true)
+                if _tied(rc.verdict):
+                    rules["clash_found"].append(true)
+                item_hit = top_hit(att.item_blame, rc.verdict.blamed)
+                targets = [i * n_groups + groups.index(g)
+                           for i, gs in rc.verdict.reasons.items() for g in gs if g in groups]
+                reason_hit = (top_hit(att.values, targets) if att.by_group and targets
+                              else item_hit)
+                rules["item"].append(item_hit)
+                rules["reason"].append(reason_hit)
+                for p in rc.verdict.properties:
+                    rules["by_property"].setdefault(p, []).append(reason_hit)
             truth = {"top1_item": _mean(gt_item), "top1_item_total": _mean(gt_total),
-                     "top1_reason": _mean(gt_reason),
+                     "top1_reason": _mean(gt_reason), "first_sentence": _mean(gt_said),
                      "top1_group": _mean(gt_group) if by_group else None,
                      "outfits": len(gt_item), "group_outfits": len(gt_group) if by_group else 0,
                      "by_property": {p: {"outfits": len(v["item"]), "top1_item": _mean(v["item"]),
                                          "top1_group": _mean(v["group"])
                                          if by_group and p in PROPERTY_GROUPS else None}
-                                     for p, v in sorted(by_prop.items())}}
+                                     for p, v in sorted(by_prop.items())},
+                     "rules": {"outfits": len(rules["item"]), "top1_item": _mean(rules["item"]),
+                               "top1_reason": _mean(rules["reason"]),
+                               "clash_named": _mean(rules["clash"]),
+                               "clash_true": _mean(rules["clash_true"]),
+                               "clash_found": _mean(rules["clash_found"]),
+                               "by_property": {p: {"outfits": len(v), "top1_reason": _mean(v)}
+                                               for p, v in sorted(rules["by_property"].items())}}}
 
         rho = _mean(rhos)
         per_method[name] = {
             "top1_item": _mean(top_item),
             "top1_item_total": _mean(top_total),
             "top1_item_group": _mean(top_pair) if by_group else None,
+            "first_sentence_item": _mean(said_item),
+            "first_sentence_pair": _mean(said_pair) if by_group else None,
+            "top1_item_single": _mean(top_single),
+            "top1_item_blamed": _mean(top_blamed),
             "mrr": _mean(rr),
             "deletion_auc": _mean(aucs),
             "deletion_curve": np.mean(curves, axis=0).tolist() if curves else None,
@@ -565,9 +767,34 @@ def _evaluate(dataset_path: Path | str, model: GraderModel, methods: list[str], 
               "ground_truth": None if cases is None else {
                   "top1_item": random_baseline([len(c.items) for c in cases],
                                                n_groups)["top1_item"],
-                  "top1_group": 1.0 / n_groups}}
+                  "top1_group": 1.0 / n_groups,
+                  "rules": {"top1_item": _mean([len(rc.verdict.blamed) / len(rc.items)
+                                                for rc in rcases or ()]),
+                            "top1_reason": _mean([
+                                sum(len(g) for g in rc.verdict.reasons.values())
+                                / (len(rc.items) * n_groups) for rc in rcases or ()])}}}
+    rules_summary = None
+    if verdicts is not None:
+        kinds = [("no_rule_broken" if not v.blamed else "single_culprit" if v.blamed == {c.index}
+                  else "tied" if c.index in v.blamed else "others_blamed")
+                 for c, v in zip(corruptions, verdicts, strict=True)]
+        truth_verdicts = [rule_verdict(case.items) for case in cases]
+        rules_summary = {
+            "corruptions": {**{k: kinds.count(k) for k in ("single_culprit", "tied",
+                                                           "others_blamed", "no_rule_broken")},
+                            "tie_blind_top1_item": _mean([
+                                tie_blind(v, c.index)
+                                for c, v in zip(corruptions, verdicts, strict=True)])},
+            "ground_truth": {"outfits": len(cases),
+                             "tied": sum(len(v.blamed) > 1 and case.culprit in v.blamed
+                                         for case, v in zip(cases, truth_verdicts, strict=True)),
+                             "tie_blind_top1_item": _mean([
+                                 tie_blind(v, case.culprit)
+                                 for case, v in zip(cases, truth_verdicts, strict=True)])},
+            "outfits": len(rcases or ())}
     report = {
         "dataset": str(dataset_path), "split": split, "methods": per_method, "random": random,
+        "rules": rules_summary,
         "outfits": len(corruptions), "tried": tried,
         "outfit_sizes": {str(n): sizes.count(n) for n in sorted(set(sizes))}, "margin": margin, "seed": seed,
         "groups": list(groups), "reference": ref.source,
@@ -582,8 +809,10 @@ def _evaluate(dataset_path: Path | str, model: GraderModel, methods: list[str], 
             "normalised from 1 (outfit) to 0 (all means); lower is better",
             f"randomisation: passed when the mean Spearman correlation between the trained and "
             f"a re-initialised grader's attributions is below {RANDOMISATION_THRESHOLD}",
-            "ground_truth: formality and season violations count for the item metric only "
-            "(they have no feature group)",
+            "ground_truth: the swapped-in item (top1_item/top1_reason) and, under 'rules', any "
+            "item/reason the world's rules blame; formality and season map to the shape group",
+            "rules.*.tie_blind_top1_item: the most an explainer can score that ranks the "
+            "rule-blamed items first but cannot tell two clashing items apart",
         ],
     }
     return _round(report)

@@ -1,9 +1,14 @@
 """``suggest``: the item that hurts an outfit most, and what from the closet to put on instead.
 
-The harmful item is the one with the most negative total in the attribution (``gxa`` unless
-another is given). Every closet item that could take its place (same slot; for an accessory,
-one the grammar allows beside the others), and taking it off where the outfit stays complete,
-is graded in one batch; the best are returned with the score each would give.
+The harmful item is the one whose most harmful property is most negative in the attribution
+(``gxa`` unless another is given). Every closet item that could take its place (same slot; for
+an accessory, one the grammar allows beside the others), and taking it off where the outfit
+stays complete, is graded in one batch; the best are returned with the score each would give.
+
+When the harmful item clashes with another (:mod:`explain.clash`: the two share the blame and
+fixing either helps), the outfit does not say which of the two to change, so both are tried in
+the same batch and the one whose best replacement gives the higher score is suggested; the
+other is named in :attr:`Suggestion.clash`.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ class Suggestion:
     logit: float
     replacements: tuple[Replacement, ...]
     method: str
+    clash: Item | None = None
 
     @property
     def best(self) -> Replacement | None:
@@ -58,7 +64,8 @@ class Suggestion:
     def to_dict(self) -> dict:
         return {"item": self.item.id, "label": self.item.label, "score": round(self.score, 6),
                 "logit": round(self.logit, 6), "method": self.method,
-                "replacements": [r.to_dict() for r in self.replacements]}
+                "replacements": [r.to_dict() for r in self.replacements],
+                "clash": None if self.clash is None else self.clash.id}
 
     def sentence(self) -> str:
         best = self.best
@@ -68,9 +75,12 @@ class Suggestion:
         if before == after:  # a small gain: one decimal more, so the sentence shows it
             before, after = percent(self.score, 1), percent(best.score, 1)
         change = f"the score goes from {before} to {after}"
+        pre = ("" if self.clash is None else
+               f"{self.item.label} and {self.clash.label} clash; changing {self.item.label} "
+               "helps more. ")
         if best.item is None:
-            return f"Take off {self.item.label}: {change}."
-        return f"Swap {self.item.label} for {best.item.label}: {change}."
+            return f"{pre}Take off {self.item.label}: {change}."
+        return f"{pre}Swap {self.item.label} for {best.item.label}: {change}."
 
 
 def percent(p: float, extra: int = 0) -> str:
@@ -96,23 +106,36 @@ def suggest(outfit: Outfit | Sequence[Item], closet: Closet | Sequence[Item], mo
     if att.item_ids != tuple(it.id for it in items):
         raise OutfitError("the attribution is of another outfit",
                           hint="attribute this outfit, or leave attribution out")
-    harmful = items[att.most_harmful_item()]
-    rest = [it for it in items if it.id != harmful.id]
+    first = att.most_harmful_item()
+    suspects = [first]
+    if att.clash is not None and att.clash.first == first:
+        suspects.append(att.clash.second)
     worn = {it.id for it in items} | set(excluded)
-    options: list[Item | None] = [
-        c for c in closet.items
-        if c.slot == harmful.slot and c.id not in worn and c.id in features.index
-        and Outfit((*rest, c)).wearable]
-    if harmful.slot in (ACCESSORY, OUTER) and Outfit(tuple(rest)).complete:
-        options.append(None)  # taking it off also counts
     rows = [features.rows(it.id for it in items)]
-    rows += [features.rows([*(it.id for it in rest), *(() if c is None else (c.id,))])
-             for c in options]
+    choices: list[tuple[int, Item | None]] = []  # (suspect index, its replacement)
+    for who in suspects:
+        harmful = items[who]
+        rest = [it for it in items if it.id != harmful.id]
+        options: list[Item | None] = [
+            c for c in closet.items
+            if c.slot == harmful.slot and c.id not in worn and c.id in features.index
+            and Outfit((*rest, c)).wearable]
+        if harmful.slot in (ACCESSORY, OUTER) and Outfit(tuple(rest)).complete:
+            options.append(None)  # taking it off also counts
+        choices += [(who, c) for c in options]
+        rows += [features.rows([*(it.id for it in rest), *(() if c is None else (c.id,))])
+                 for c in options]
     logits = model.logits(features, [[features.ids[r] for r in row] for row in rows])
     z = logits.astype(np.float64) / model.grader.temperature + float(model.grader.bias)
     scores = 1 / (1 + np.exp(-z))
-    order = np.argsort(-logits[1:], kind="stable")[:k]
-    repl = tuple(Replacement(options[j], float(scores[1 + j]), float(logits[1 + j]),
+    chosen = first
+    if len(suspects) > 1 and choices:
+        chosen = choices[int(np.argmax(logits[1:]))][0]
+    mine = [j for j, (who, _) in enumerate(choices) if who == chosen]
+    order = sorted(mine, key=lambda j: -logits[1 + j])[:k]
+    repl = tuple(Replacement(choices[j][1], float(scores[1 + j]), float(logits[1 + j]),
                              float(logits[1 + j] - logits[0])) for j in order)
-    return Suggestion(harmful, float(scores[0]), float(logits[0]), repl, att.method)
+    harmful = items[chosen]
+    other = next((items[who] for who in suspects if who != chosen), None)
+    return Suggestion(harmful, float(scores[0]), float(logits[0]), repl, att.method, other)
 

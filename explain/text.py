@@ -4,6 +4,12 @@
     The style of the white polka-dot sweater also lowers it (-3.5 points).
     The shape of the brown loafers helps it most (+2.4 points).
 
+When the most harmful item shares its blame with another in a clash (:mod:`explain.clash`),
+the first sentence names both instead of guessing which one is the problem:
+
+    The patterns of the white striped pencil skirt and the polka-dot sweater clash: together
+    they lower the score most (-4.6 and -3.5 points); changing either should help.
+
 Points are logit points. Contributions smaller than ``min_points`` are not worth a sentence.
 """
 
@@ -11,7 +17,9 @@ from __future__ import annotations
 
 from .attribution import GROUP_WORDS, Attribution
 
-__all__ = ["reasons"]
+__all__ = ["reasons", "named_first"]
+
+_PLURAL = {"colour": "colours", "shape": "shapes", "pattern": "patterns", "style": "styles"}
 
 
 def _what(att: Attribution, item: int, group: int | None) -> tuple[str, bool]:
@@ -32,6 +40,19 @@ def _name(label: str) -> str:
     return "the " + " ".join(words)
 
 
+def named_first(att: Attribution, *, min_points: float = 0.25) -> tuple[tuple[int, int | None], ...]:
+    """The (item index, group index or None) pairs the first sentence of :func:`reasons` names
+    as lowering the score: the clash's two, or the most harmful one; none when nothing lowers
+    it by ``min_points``."""
+    ranked = att.ranked()
+    if not ranked or ranked[0][2] > -min_points:
+        return ()
+    c = att.clash
+    if c is not None and c.values[1] <= -min_points:
+        return ((c.first, c.group), (c.second, c.group))
+    return (ranked[0][:2],)
+
+
 def reasons(att: Attribution, *, max_sentences: int = 3, min_points: float = 0.25) -> list[str]:
     """Up to ``max_sentences`` sentences: what lowers the score most, what else lowers it,
     and what helps it most."""
@@ -39,7 +60,14 @@ def reasons(att: Attribution, *, max_sentences: int = 3, min_points: float = 0.2
     harmful = [r for r in ranked if r[2] <= -min_points]
     helpful = [r for r in reversed(ranked) if r[2] >= min_points]
     out: list[str] = []
-    if harmful:
+    clash = att.clash
+    if len(named_first(att, min_points=min_points)) == 2:
+        out.append(_clash_sentence(att))
+        both = {(clash.first, clash.group), (clash.second, clash.group)}
+        for i, g, v in [r for r in harmful if (r[0], r[1]) not in both][:max(0, max_sentences - 2)]:
+            who, many = _what(att, i, g)
+            out.append(f"{who} also {'lower' if many else 'lowers'} it ({v:+.1f} points).")
+    elif harmful:
         who, many = _what(att, *harmful[0][:2])
         out.append(f"{who} {'lower' if many else 'lowers'} the score most "
                    f"({harmful[0][2]:+.1f} points).")
@@ -52,3 +80,15 @@ def reasons(att: Attribution, *, max_sentences: int = 3, min_points: float = 0.2
         who, many = _what(att, *helpful[0][:2])
         out.append(f"{who} {'help' if many else 'helps'} it most ({helpful[0][2]:+.1f} points).")
     return out[:max_sentences]
+
+
+def _clash_sentence(att: Attribution) -> str:
+    c = att.clash
+    a, b = _name(att.items[c.first].label), _name(att.items[c.second].label)
+    if c.group is None:
+        subject = a[0].upper() + a[1:] + " and " + b
+    else:
+        word = GROUP_WORDS.get(att.groups[c.group], att.groups[c.group])
+        subject = f"The {_PLURAL.get(word, word + 's')} of {a} and {b}"
+    return (f"{subject} clash: together they lower the score most ({c.values[0]:+.1f} and "
+            f"{c.values[1]:+.1f} points); changing either should help.")

@@ -77,8 +77,20 @@ def test_report_layout_fractions_and_the_callers_model_untouched(tiny_world, tin
         assert all(_in_unit(p["top1_item"]) and _in_unit(p["top1_group"])
                    for p in gt["by_property"].values())
         assert set(gt["by_property"]) <= {"color", "pattern", "shape", "formality", "season"}
-        for prop in {"formality", "season"} & set(gt["by_property"]):
-            assert gt["by_property"][prop]["top1_group"] is None  # no feature group of its own
+        rules = gt["rules"]  # the rules' own reasons, whichever item came last
+        assert rules["outfits"] >= 1 and _in_unit(rules["top1_item"])
+        assert _in_unit(rules["top1_reason"]) and rules["top1_reason"] <= rules["top1_item"]
+        assert set(rules["by_property"]) <= {"color", "pattern", "formality", "season"}
+        assert _in_unit(m["top1_item_single"]) and _in_unit(m["top1_item_blamed"])
+        assert _in_unit(rules["clash_named"]) and _in_unit(rules["clash_true"])
+    kinds = report["rules"]["corruptions"]
+    assert sum(kinds[k] for k in ("single_culprit", "tied", "others_blamed",
+                                  "no_rule_broken")) == report["outfits"]
+    assert _in_unit(kinds["tie_blind_top1_item"])
+    truth = report["rules"]["ground_truth"]
+    assert truth["outfits"] == report["ground_truth_outfits"] and 0 <= truth["tied"] <= truth["outfits"]
+    # a tie of k items caps a tie-blind explainer at 1/k: never above 1, at most 1/2 for a tie
+    assert truth["tie_blind_top1_item"] <= 1 - truth["tied"] / truth["outfits"] / 2 + 1e-9
     # whole items only: no group metrics
     items_only = report["methods"]["shapley-items"]
     assert items_only["top1_item_group"] is None and items_only["ground_truth"]["top1_group"] is None
