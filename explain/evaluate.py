@@ -855,7 +855,50 @@ def explainer_table(report: Mapping[str, Any]) -> str:
     lines.append("(top1/MRR: higher is better; deletion AUC: lower is better; random MRR of a "
                  f"whole item: {r['mrr_item']:.3f})" if r.get("mrr_item") is not None else
                  "(top1/MRR: higher is better; deletion AUC: lower is better)")
+    if report.get("rules"):
+        lines += ["", *_rules_lines(report)]
     return "\n".join(lines)
+
+
+def _rules_lines(report: Mapping[str, Any]) -> list[str]:
+    """The report read against the world's rules (see the module docstring)."""
+
+    def cell(v: Any, width: int) -> str:
+        return f"{'-':>{width}}" if v is None else f"{v:>{width}.3f}"
+
+    rules = report["rules"]
+    k, t = rules["corruptions"], rules["ground_truth"]
+    out = ["Against the world's rules (they blame both items of a clash; the outfit does not say "
+           "which came last):",
+           f"  replace-and-detect: replaced item the only culprit {k['single_culprit']}, tied "
+           f"with others {k['tied']}, only others blamed {k['others_blamed']}, no rule broken "
+           f"{k['no_rule_broken']}; a tie-blind explainer's top-1 item at most "
+           f"{k['tie_blind_top1_item']:.3f}",
+           f"  ground truth: {t['tied']} of {t['outfits']} swapped-in culprits tied with another "
+           f"item; a tie-blind explainer's top-1 item at most {t['tie_blind_top1_item']:.3f}",
+           f"{'method':<16}{'single':>8}{'blamed':>8}{'1st item':>9}{'1st pair':>9}"
+           f"{'truth 1st':>10}{'rules item':>11}{'rules why':>10}{'clashes':>9}{'true':>7}"
+           f"{'found':>7}"]
+    for name, m in report["methods"].items():
+        gt = m["ground_truth"] or {}
+        ru = gt.get("rules") or {}
+        out.append(f"{name:<16}{cell(m.get('top1_item_single'), 8)}"
+                   f"{cell(m.get('top1_item_blamed'), 8)}{cell(m.get('first_sentence_item'), 9)}"
+                   f"{cell(m.get('first_sentence_pair'), 9)}{cell(gt.get('first_sentence'), 10)}"
+                   f"{cell(ru.get('top1_item'), 11)}{cell(ru.get('top1_reason'), 10)}"
+                   f"{cell(ru.get('clash_named'), 9)}{cell(ru.get('clash_true'), 7)}"
+                   f"{cell(ru.get('clash_found'), 7)}")
+    rr = (report["random"].get("ground_truth") or {}).get("rules") or {}
+    out.append(f"{'random':<16}{'':>8}{'':>8}{'':>9}{'':>9}{'':>10}"
+               f"{cell(rr.get('top1_item'), 11)}{cell(rr.get('top1_reason'), 10)}")
+    out.append("(single: top-1 item where the rules blame the replaced item alone; blamed: the "
+               "top item is one the rules blame; 1st item/pair: the replaced item (and group) "
+               "named in the first sentence of the reasons; truth 1st: the swapped-in culprit "
+               "and its property named there; rules item/why: the item/(item, group) ranked "
+               "first is one the rules blame, over every bad outfit; clashes: share of bad "
+               "outfits whose reasons name a clash, true: of those, both items blamed by the "
+               "rules, found: share of the rules' two-item clashes named)")
+    return out
 
 
 def save_explainer_plots(report: Mapping[str, Any], out_dir: Path | str) -> list[Path]:
@@ -896,11 +939,19 @@ def save_explainer_plots(report: Mapping[str, Any], out_dir: Path | str) -> list
         fig.savefig(path, dpi=120)
         paths.append(path)
 
-    bars(f"Replace-and-detect: the replaced item/pair ranked first ({report['outfits']} "
-         f"outfits, {report['split']} split)",
-         [("item", [methods[n]["top1_item"] for n in names], rnd["top1_item"], "tab:blue"),
-          ("item + group", [methods[n]["top1_item_group"] for n in names],
-           rnd["top1_item_group"], "tab:orange")], "explainer_top1.png")
+    series = [("item", [methods[n]["top1_item"] for n in names], rnd["top1_item"], "tab:blue"),
+              ("item + group", [methods[n]["top1_item_group"] for n in names],
+               rnd["top1_item_group"], "tab:orange")]
+    if any(methods[n].get("first_sentence_item") is not None for n in names):
+        series.append(("item named in the reasons' first sentence (a clash names two)",
+                       [methods[n].get("first_sentence_item") for n in names], None, "tab:cyan"))
+    title = (f"Replace-and-detect: the replaced item/pair ranked first ({report['outfits']} "
+             f"outfits, {report['split']} split)")
+    if report.get("rules"):
+        k = report["rules"]["corruptions"]
+        title += (f";\n{k['tied']} replaced items tie with another in a clash, so a tie-blind "
+                  f"explainer finds at most {k['tie_blind_top1_item']:.2f}")
+    bars(title, series, "explainer_top1.png")
 
     fig = Figure(figsize=(7.2, 6.0), layout="constrained")
     ax = fig.add_subplot()
@@ -929,11 +980,21 @@ def save_explainer_plots(report: Mapping[str, Any], out_dir: Path | str) -> list
 
     if report.get("ground_truth_outfits"):
         gt = rnd["ground_truth"]
-        bars(f"Ground truth: the culprit ranked first ({report['ground_truth_outfits']} bad "
-             "outfits)",
-             [("item", [(methods[n]["ground_truth"] or {}).get("top1_item") for n in names],
-               gt["top1_item"], "tab:green"),
-              ("group within the item",
-               [(methods[n]["ground_truth"] or {}).get("top1_group") for n in names],
-               gt["top1_group"], "tab:purple")], "explainer_ground_truth.png")
+        series = [("swapped-in item first",
+                   [(methods[n]["ground_truth"] or {}).get("top1_item") for n in names],
+                   gt["top1_item"], "tab:green"),
+                  ("its group first within it",
+                   [(methods[n]["ground_truth"] or {}).get("top1_group") for n in names],
+                   gt["top1_group"], "tab:purple")]
+        title = (f"Ground truth: the culprit ranked first ({report['ground_truth_outfits']} bad "
+                 "outfits)")
+        if gt.get("rules"):
+            series.append(("a reason the rules give, first (any blamed item)",
+                           [((methods[n]["ground_truth"] or {}).get("rules") or {})
+                            .get("top1_reason") for n in names],
+                           gt["rules"]["top1_reason"], "tab:brown"))
+            tied = report["rules"]["ground_truth"]
+            title += (f";\n{tied['tied']} culprits tie with another item, so a tie-blind "
+                      f"explainer finds at most {tied['tie_blind_top1_item']:.2f}")
+        bars(title, series, "explainer_ground_truth.png")
     return paths
