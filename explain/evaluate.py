@@ -860,6 +860,10 @@ def explainer_table(report: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _fixed(v: float | None, digits: int = 3) -> str:
+    return "-" if v is None else f"{v:.{digits}f}"
+
+
 def _rules_lines(report: Mapping[str, Any]) -> list[str]:
     """The report read against the world's rules (see the module docstring)."""
 
@@ -873,9 +877,9 @@ def _rules_lines(report: Mapping[str, Any]) -> list[str]:
            f"  replace-and-detect: replaced item the only culprit {k['single_culprit']}, tied "
            f"with others {k['tied']}, only others blamed {k['others_blamed']}, no rule broken "
            f"{k['no_rule_broken']}; a tie-blind explainer's top-1 item at most "
-           f"{k['tie_blind_top1_item']:.3f}",
+           f"{_fixed(k['tie_blind_top1_item'])}",
            f"  ground truth: {t['tied']} of {t['outfits']} swapped-in culprits tied with another "
-           f"item; a tie-blind explainer's top-1 item at most {t['tie_blind_top1_item']:.3f}",
+           f"item; a tie-blind explainer's top-1 item at most {_fixed(t['tie_blind_top1_item'])}",
            f"{'method':<16}{'single':>8}{'blamed':>8}{'1st item':>9}{'1st pair':>9}"
            f"{'truth 1st':>10}{'rules item':>11}{'rules why':>10}{'clashes':>9}{'true':>7}"
            f"{'found':>7}"]
@@ -950,7 +954,7 @@ def save_explainer_plots(report: Mapping[str, Any], out_dir: Path | str) -> list
     if report.get("rules"):
         k = report["rules"]["corruptions"]
         title += (f";\n{k['tied']} replaced items tie with another in a clash, so a tie-blind "
-                  f"explainer finds at most {k['tie_blind_top1_item']:.2f}")
+                  f"explainer finds at most {_fixed(k['tie_blind_top1_item'], 2)}")
     bars(title, series, "explainer_top1.png")
 
     fig = Figure(figsize=(7.2, 6.0), layout="constrained")
@@ -995,6 +999,6 @@ def save_explainer_plots(report: Mapping[str, Any], out_dir: Path | str) -> list
                            gt["rules"]["top1_reason"], "tab:brown"))
             tied = report["rules"]["ground_truth"]
             title += (f";\n{tied['tied']} culprits tie with another item, so a tie-blind "
-                      f"explainer finds at most {tied['tie_blind_top1_item']:.2f}")
+                      f"explainer finds at most {_fixed(tied['tie_blind_top1_item'], 2)}")
         bars(title, series, "explainer_ground_truth.png")
     return paths

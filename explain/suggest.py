@@ -75,12 +75,11 @@ class Suggestion:
         if before == after:  # a small gain: one decimal more, so the sentence shows it
             before, after = percent(self.score, 1), percent(best.score, 1)
         change = f"the score goes from {before} to {after}"
-        pre = ("" if self.clash is None else
-               f"{self.item.label} and {self.clash.label} clash; changing {self.item.label} "
-               "helps more. ")
+        if self.clash is not None:
+            change += f" (better than changing {self.clash.label}, which it clashes with)"
         if best.item is None:
-            return f"{pre}Take off {self.item.label}: {change}."
-        return f"{pre}Swap {self.item.label} for {best.item.label}: {change}."
+            return f"Take off {self.item.label}: {change}."
+        return f"Swap {self.item.label} for {best.item.label}: {change}."
 
 
 def percent(p: float, extra: int = 0) -> str:

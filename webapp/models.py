@@ -275,13 +275,20 @@ def _explainer_summary(report: Any) -> dict[str, Any] | None:
         if not isinstance(r, dict):
             continue
         truth = r.get("ground_truth") or {}
+        rules = truth.get("rules") or {}
         rows[method] = {
             "top1_item": r.get("top1_item"), "top1_pair": r.get("top1_item_group"),
+            "first_sentence": r.get("first_sentence_item"),
             "truth_item": truth.get("top1_item"), "truth_property": truth.get("top1_group"),
+            "rules_reason": rules.get("top1_reason"), "clash_true": rules.get("clash_true"),
             "deletion_auc": r.get("deletion_auc"),
             "randomisation_passed": (r.get("randomisation") or {}).get("passed"),
         }
-    return {"methods": rows, "ground_truth": bool(report.get("ground_truth_outfits"))}
+    rules = report.get("rules") if isinstance(report.get("rules"), dict) else {}
+    return {"methods": rows, "ground_truth": bool(report.get("ground_truth_outfits")),
+            "tied": (rules.get("corruptions") or {}).get("tied"),
+            "tie_blind": (rules.get("corruptions") or {}).get("tie_blind_top1_item"),
+            "outfits": report.get("outfits")}
 
 
 def plot_path(home: Path, model: ModelInfo, dataset: DatasetInfo, name: str) -> Path:

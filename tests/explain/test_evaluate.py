@@ -17,6 +17,7 @@ from explain.evaluate import (
     randomised_model,
     rank_of,
     reinitialise,
+    save_explainer_plots,
     spearman,
 )
 from grader import load_model
@@ -116,7 +117,13 @@ def test_report_layout_fractions_and_the_callers_model_untouched(tiny_world, tin
     for p in report["plots"]:
         assert open(p, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
     text = explainer_table(report)
-    assert "shapley-items" in text and "random" in text
+    assert "shapley-items" in text and "random" in text and "world's rules" in text
+    # a world where no corruption could be made: the rules' section still prints and plots
+    empty = json.loads(json.dumps(report))
+    empty["rules"]["corruptions"]["tie_blind_top1_item"] = None
+    empty["rules"]["ground_truth"]["tie_blind_top1_item"] = None
+    assert "at most -" in explainer_table(empty)
+    assert len(save_explainer_plots(empty, tmp_path / "empty")) == 3
 
 
 def test_planted_grader_gxa_finds_the_replaced_pair_and_fails_randomisation(tiny_world,

@@ -175,7 +175,8 @@ def test_evaluate_and_compare_two_models(c, home, tiny_world):
         r = c.post("/api/v1/jobs", json={"kind": "evaluate", "dataset": ds, "model": name,
                                          "max_outfits": 8})
         assert r.status_code == 202, r.json
-        assert _wait(c, r.json["id"])["state"] == "done"
+        job = _wait(c, r.json["id"])
+        assert job["state"] == "done", job
     ev = c.get(f"/api/v1/models/tiny/evaluation?dataset={ds}").json["evaluation"]
     assert 0 <= ev["grader"]["auc"] <= 1 and "roc.png" in ev["plots"]
     assert set(ev["explainer"]["methods"]) >= {"gxa", "occlusion", "shapley-items"}

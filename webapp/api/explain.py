@@ -54,6 +54,19 @@ class OutfitItemSchema(ma.Schema):
     slot = fields.String(required=True)
 
 
+class ClashSchema(ma.Schema):
+    """Two items that pull the score down together (explain.clash)."""
+
+    items = fields.List(fields.Integer(), required=True, metadata={
+        "description": "Indices into the outfit's items: the most harmful one, then its partner"})
+    group = fields.Integer(allow_none=True, metadata={
+        "description": "Index into groups (null: whole items)"})
+    values = fields.List(fields.Float(), metadata={"description": "Their attributions"})
+    gains = fields.List(fields.Float(), metadata={
+        "description": "Logit points gained by setting the first's, the second's and both "
+                       "groups to their category mean"})
+
+
 class AttributionSchema(ma.Schema):
     """The outfit's logit split over items x feature groups, in logit points."""
 
@@ -76,6 +89,8 @@ class AttributionSchema(ma.Schema):
     completeness_error = fields.Float(**_OPT_NUM)
     reference_source = fields.String()
     options = fields.Dict()
+    clash = fields.Nested(ClashSchema, allow_none=True, metadata={
+        "description": "Two items that clash, when the most harmful shares its blame"})
 
 
 class ReplacementSchema(ma.Schema):
@@ -93,6 +108,9 @@ class SuggestionSchema(ma.Schema):
     logit = fields.Float()
     method = fields.String()
     replacements = fields.List(fields.Nested(ReplacementSchema), required=True)
+    clash = fields.String(allow_none=True, metadata={
+        "description": "The item the suggested one clashes with (both were tried; changing "
+                       "this one helps less)"})
     sentence = fields.String(required=True)
 
 
