@@ -52,6 +52,13 @@ def test_explain_success(mclient, ids):
     assert body["reasons"] and all(isinstance(s, str) and s for s in body["reasons"])
     s = body["suggestion"]
     assert s["item"] in outfit and s["sentence"]
+    # a clash names two different items of the outfit, and the suggestion changes one of them
+    clash = att["clash"]
+    assert clash is None or (len(set(clash["items"])) == 2
+                             and all(0 <= i < 3 for i in clash["items"]))
+    assert (s["clash"] is None) == (clash is None or s["clash"] is None)
+    if s["clash"] is not None:
+        assert {s["item"], s["clash"]} == {outfit[i] for i in clash["items"]}
     slot_of = {ids["top"]: "tops", ids["bottom"]: "bottoms", ids["shoes"]: "shoes"}
     for rep in s["replacements"]:
         assert rep["item"] not in outfit

@@ -181,6 +181,10 @@ def test_evaluate_and_compare_two_models(c, home, tiny_world):
     assert 0 <= ev["grader"]["auc"] <= 1 and "roc.png" in ev["plots"]
     assert set(ev["explainer"]["methods"]) >= {"gxa", "occlusion", "shapley-items"}
     assert ev["explainer"]["ground_truth"] is True
+    gxa = ev["explainer"]["methods"]["gxa"]
+    assert all(v is None or 0 <= v <= 1 for v in (gxa["rules_reason"], gxa["first_sentence"],
+                                                   gxa["clash_true"]))
+    assert gxa["rules_reason"] is not None  # the rules blame someone in every bad outfit
 
     compared = c.get(f"/api/v1/models/compare?a=tiny&b=twin&dataset={ds}").json
     rows = {r["label"]: r for r in compared["rows"]}
@@ -198,6 +202,8 @@ def test_evaluate_and_compare_two_models(c, home, tiny_world):
     assert _png(c, f"/models/tiny/plots/{ds}/roc.png")
     assert _png(c, f"/api/v1/models/twin/evaluation/roc.png?dataset={ds}")
     envelope(c.get(f"/api/v1/models/tiny/evaluation/..%2Fgrader.json?dataset={ds}"), 404)
+    one = c.get(f"/models/tiny?dataset={ds}").data.decode()
+    assert "A true reason first" in one and "Replaced item in the first sentence" in one
     # The models table now shows both test AUCs.
     assert c.get(f"/models?dataset={ds}").data.decode().count('class="num test-auc"') == 2
     # Comparing one model with itself is refused on the page.
