@@ -151,6 +151,7 @@ def test_bad_filter_is_422_with_fields(client, query, field):
 @pytest.mark.parametrize("body, field", [
     ({"semantic_category": "spaceship"}, "semantic_category"), ({"in_wash": "maybe"}, "in_wash"),
     ({"color": "c" * 65}, "color"), ({"owner": "me"}, "owner"), ({"category": 3}, "category"),
+    ({"in_wash": "yes"}, "in_wash"), ({"in_wash": 1}, "in_wash"), ({"in_wash": "true"}, "in_wash"),
     ({}, "_schema")])
 def test_bad_patch_is_422(client, add_items, store, body, field):
     item = add_items()[0]

@@ -91,6 +91,10 @@ def test_datasets_outside_the_roots_are_refused(c, tmp_path, tiny_world):
 def test_job_requests_are_checked(c):
     ds = _dataset_id(c)
     envelope(c.post("/api/v1/jobs", json={"kind": "train", "dataset": ds}), 422)  # no name
+    for bad in ({"epochs": 2.5}, {"epochs": "3"}, {"image_size": True}):  # not JSON integers
+        err = envelope(c.post("/api/v1/jobs", json={"kind": "train", "dataset": ds,
+                                                    "name": "x", **bad}), 422)
+        assert set(err["fields"]) == set(bad)
     envelope(c.post("/api/v1/jobs", json={"kind": "evaluate", "dataset": ds}), 422)  # no model
     envelope(c.post("/api/v1/jobs", json={"kind": "explode", "dataset": ds, "model": "tiny"}), 422)
     envelope(c.post("/api/v1/jobs", json={"kind": "evaluate", "dataset": ds,

@@ -120,10 +120,19 @@ def test_excluding_every_shoe_says_so(mclient, ids):
 
 @pytest.mark.parametrize("body", [{"k": 0}, {"k": 51}, {"k": "six"}, {"season": "spring"},
                                   {"occasion": "party"}, {"reroll": -1}, {"diversity": 0.99},
-                                  {"pinned": ["not-an-id"]}, {"colour": "red"}])
+                                  {"pinned": ["not-an-id"]}, {"colour": "red"},
+                                  # written as the wrong JSON type: refused, not converted
+                                  {"k": 1.5}, {"k": "5"}, {"k": True}, {"reroll": 2.0},
+                                  {"diversity": "0.2"}, {"diversity": False}])
 def test_bad_values_are_422(mclient, ids, body):
     err = _envelope(mclient.post("/api/v1/recommend", json=body), 422, "validation_error")
-    assert err["fields"]
+    assert set(err["fields"]) == set(body)
+
+
+def test_numbers_written_as_numbers_are_accepted(mclient, ids):
+    r = mclient.post("/api/v1/recommend", json={"k": 2, "reroll": 1, "diversity": 0})
+    assert r.status_code == 200, r.json
+    assert len(r.json["recommendations"]) == 2
 
 
 def test_without_a_model_says_how_to_get_one(client, photo):

@@ -144,6 +144,14 @@ def test_bad_wear_requests_are_422(client, body):
     assert err["fields"]
 
 
+@pytest.mark.parametrize("up", ["yes", 1, "true", None])
+def test_feedback_up_must_be_a_json_boolean(client, ids, up):
+    err = _envelope(client.post("/api/v1/feedback", json={
+        "items": [ids["top1"], ids["bottom1"]], "up": up}), 422, "validation_error")
+    assert "up" in err["fields"]
+    assert client.get("/api/v1/feedback").json["feedback"] == []
+
+
 def test_bad_date_names_the_field(client, ids):
     err = _envelope(client.post("/api/v1/wears", json={"items": [ids["top1"]], "date": "2024-02-30"}),
                     422)

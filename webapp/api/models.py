@@ -13,7 +13,7 @@ from flask import Response, send_file
 from marshmallow import fields, validate
 
 from webapp.api.blueprint import ApiBlueprint
-from webapp.api.schemas import ErrorSchema
+from webapp.api.schemas import ErrorSchema, JsonInteger
 from webapp.models import (
     MODEL_NAME_RE,
     activate,
@@ -165,10 +165,10 @@ class JobRequestSchema(ma.Schema):
         "description": "evaluate, diagnose: the model's name"})
     name = fields.String(load_default=None, validate=_NAME, metadata={
         "description": "train: the new model's name"})
-    epochs = fields.Integer(load_default=30, validate=validate.Range(min=1, max=500))
-    feature_epochs = fields.Integer(load_default=12, validate=validate.Range(min=0, max=500))
-    image_size = fields.Integer(load_default=64, validate=validate.Range(min=16, max=512))
-    max_outfits = fields.Integer(load_default=100, validate=validate.Range(min=1, max=5000),
+    epochs = JsonInteger(load_default=30, validate=validate.Range(min=1, max=500))
+    feature_epochs = JsonInteger(load_default=12, validate=validate.Range(min=0, max=500))
+    image_size = JsonInteger(load_default=64, validate=validate.Range(min=16, max=512))
+    max_outfits = JsonInteger(load_default=100, validate=validate.Range(min=1, max=5000),
                                  metadata={"description": "evaluate: outfits per explainer check"})
 
     @ma.validates_schema

@@ -15,7 +15,7 @@ from marshmallow import fields, validate
 
 from webapp.api.blueprint import ApiBlueprint
 from webapp.api.explain import OutfitItemSchema
-from webapp.api.schemas import ErrorSchema
+from webapp.api.schemas import ErrorSchema, JsonFloat, JsonInteger
 from webapp.converters import ITEM_ID_PATTERN
 from webapp.recommend import (
     DEFAULT_DIVERSITY,
@@ -44,7 +44,8 @@ class RecommendRequestSchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
 
-    k = _K
+    k = JsonInteger(load_default=DEFAULT_K, validate=validate.Range(min=1, max=MAX_K),
+                    metadata={"description": "How many outfits"})
     pinned = fields.List(_ID, load_default=list, validate=validate.Length(max=MAX_PINNED),
                          metadata={"description": "Items in every outfit"})
     excluded = fields.List(_ID, load_default=list, validate=validate.Length(max=MAX_EXCLUDED),
@@ -55,9 +56,9 @@ class RecommendRequestSchema(ma.Schema):
     occasion = fields.String(load_default=None, allow_none=True,
                              validate=validate.OneOf(OCCASIONS),
                              metadata={"enum": list(OCCASIONS)})
-    reroll = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10**6), metadata={
+    reroll = JsonInteger(load_default=0, validate=validate.Range(min=0, max=10**6), metadata={
         "description": "0: the best set; n >= 1: another good set, the same for the same n"})
-    diversity = fields.Float(load_default=DEFAULT_DIVERSITY,
+    diversity = JsonFloat(load_default=DEFAULT_DIVERSITY,
                              validate=validate.Range(min=0.0, max=MAX_DIVERSITY), metadata={
                                  "description": "0: best scores only; higher: outfits that "
                                                 "share fewer items"})

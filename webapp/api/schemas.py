@@ -14,7 +14,8 @@ from marshmallow import fields, validate
 from outfit.vocab import FORMALITIES, SEASONS, SEMANTIC_CATEGORIES, SLOTS
 from webapp.records import ItemRecord
 
-__all__ = ["ErrorSchema", "ErrorBodySchema", "ItemSchema", "ItemListQuery", "ItemListSchema",
+__all__ = ["JsonInteger", "JsonFloat", "JsonBoolean",
+           "ErrorSchema", "ErrorBodySchema", "ItemSchema", "ItemListQuery", "ItemListSchema",
            "ItemPatchSchema", "UploadFilesSchema", "UploadResultSchema", "UploadListSchema",
            "UploadFailedSchema",
            "ModelStatusSchema", "HealthSchema", "item_json", "MAX_LIMIT"]
@@ -26,6 +27,42 @@ _SEASON_DOC = {"description": "The season the item is worn in (null: unknown); t
                               "recommender's season filter reads it"}
 _FORMALITY_DOC = {"description": "How formal the item is (null: unknown); the recommender's "
                                  "occasion filter reads it"}
+
+
+class JsonInteger(fields.Integer):
+    """An integer of a JSON body, written as a JSON integer: ``1.5``, ``"5"`` and ``true`` are
+    refused with a sentence instead of being truncated or converted."""
+
+    default_error_messages = {"invalid": "Must be a whole number written as a JSON number "
+                                         "(like 5), not a string, a fraction or true/false."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class JsonFloat(fields.Float):
+    """A number of a JSON body, written as a JSON number (``"0.5"`` and ``true`` are refused)."""
+
+    default_error_messages = {"invalid": "Must be a number written as a JSON number (like 0.5), "
+                                         "not a string or true/false."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class JsonBoolean(fields.Boolean):
+    """A boolean of a JSON body: only ``true`` or ``false`` ("yes", 1 and "on" are refused)."""
+
+    default_error_messages = {"invalid": "Must be true or false (JSON booleans)."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
 
 
 class ErrorBodySchema(ma.Schema):
@@ -113,7 +150,7 @@ class ItemPatchSchema(ma.Schema):
     pattern = fields.String(allow_none=True, validate=_TAG)
     season = fields.String(allow_none=True, validate=_SEASON, metadata=_SEASON_DOC)
     formality = fields.String(allow_none=True, validate=_FORMALITY, metadata=_FORMALITY_DOC)
-    in_wash = fields.Boolean()
+    in_wash = JsonBoolean()
 
     @ma.validates_schema
     def _not_empty(self, data: dict[str, Any], **_: Any) -> None:

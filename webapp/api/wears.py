@@ -14,7 +14,7 @@ from flask import Response, send_file
 from marshmallow import fields, validate
 
 from webapp.api.blueprint import ApiBlueprint
-from webapp.api.schemas import MAX_LIMIT, ErrorSchema, ItemSchema, item_json
+from webapp.api.schemas import MAX_LIMIT, ErrorSchema, ItemSchema, JsonBoolean, item_json
 from webapp.converters import ITEM_ID_PATTERN
 from webapp.services import services
 from webapp.wearlog import (
@@ -91,7 +91,7 @@ class FeedbackRequestSchema(ma.Schema):
     items = fields.List(_ID, required=True,
                         validate=validate.Length(min=2, max=MAX_OUTFIT_ITEMS),
                         metadata={"description": "The outfit's items (two or more)"})
-    up = fields.Boolean(required=True, metadata={"description": "true: thumbs up; false: down"})
+    up = JsonBoolean(required=True, metadata={"description": "true: thumbs up; false: down"})
 
 
 class FeedbackSchema(ma.Schema):
