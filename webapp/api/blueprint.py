@@ -19,7 +19,7 @@ from flask_smorest import Blueprint
 from webargs import core
 from webargs.flaskparser import FlaskParser, abort, is_json_request
 
-__all__ = ["ApiBlueprint", "ApiParser"]
+__all__ = ["ApiBlueprint", "ApiParser", "UNAUTHORIZED"]
 
 
 class ApiParser(FlaskParser):
@@ -44,5 +44,21 @@ class ApiParser(FlaskParser):
             abort(400, messages={"json": ["Invalid JSON body: a number in it is too long."]})
 
 
+UNAUTHORIZED = ("This server has a password and the request carries neither a logged-in "
+                "session nor HTTP Basic auth with the password (any user name)")
+
+
 class ApiBlueprint(Blueprint):
+    """Every operation also documents the 401 that :mod:`webapp.access` answers on a server with
+    a password (a server without one never sends it)."""
+
     ARGUMENTS_PARSER = ApiParser()
+
+    def add_url_rule(self, rule: str, endpoint: str | None = None, view_func: Any = None,
+                     provide_automatic_options: bool | None = None, **options: Any) -> None:
+        if view_func is not None:
+            from webapp.api.schemas import ErrorSchema
+
+            view_func = self.alt_response(401, schema=ErrorSchema,
+                                          description=UNAUTHORIZED)(view_func)
+        super().add_url_rule(rule, endpoint, view_func, provide_automatic_options, **options)
