@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from .attribution import GROUP_WORDS, Attribution
 
-__all__ = ["reasons", "named_first"]
+__all__ = ["reasons", "named_first", "what_helps"]
 
 _PLURAL = {"colour": "colours", "shape": "shapes", "pattern": "patterns", "style": "styles"}
 
@@ -58,7 +58,6 @@ def reasons(att: Attribution, *, max_sentences: int = 3, min_points: float = 0.2
     and what helps it most."""
     ranked = att.ranked()
     harmful = [r for r in ranked if r[2] <= -min_points]
-    helpful = [r for r in reversed(ranked) if r[2] >= min_points]
     out: list[str] = []
     clash = att.clash
     if len(named_first(att, min_points=min_points)) == 2:
@@ -76,10 +75,21 @@ def reasons(att: Attribution, *, max_sentences: int = 3, min_points: float = 0.2
             out.append(f"{who} also {'lower' if many else 'lowers'} it ({v:+.1f} points).")
     else:
         out.append("Nothing in this outfit lowers its score noticeably.")
-    if helpful and len(out) < max_sentences:
-        who, many = _what(att, *helpful[0][:2])
-        out.append(f"{who} {'help' if many else 'helps'} it most ({helpful[0][2]:+.1f} points).")
+    helps = what_helps(att, min_points=min_points)
+    if helps is not None and len(out) < max_sentences:
+        out.append(helps)
     return out[:max_sentences]
+
+
+def what_helps(att: Attribution, *, min_points: float = 0.25) -> str | None:
+    """The sentence about what helps the outfit most ("The shape of the brown loafers helps it
+    most (+2.4 points)."), or None when nothing helps it by ``min_points``."""
+    ranked = att.ranked()
+    if not ranked or ranked[-1][2] < min_points or ranked[-1][2] <= 0:
+        return None
+    i, g, v = ranked[-1]
+    who, many = _what(att, i, g)
+    return f"{who} {'help' if many else 'helps'} it most ({v:+.1f} points)."
 
 
 def _clash_sentence(att: Attribution) -> str:

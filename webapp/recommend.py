@@ -57,11 +57,13 @@ def _check_ids(svc: Services, closet: dict[str, Item], pinned: Sequence[str],
 
 def _reason(att: Any) -> str:
     """One sentence: what helps the outfit most, else what the attribution says first."""
-    from explain import reasons
+    from explain.text import reasons, what_helps
 
-    sentences = reasons(att, max_sentences=3, min_points=0.0)
-    helpful = [s for s in sentences if " help" in s]
-    return (helpful or sentences or ["A good match by the model's judgement."])[0]
+    helps = what_helps(att, min_points=0.0)
+    if helps is not None:
+        return helps
+    return (reasons(att, max_sentences=1, min_points=0.0)
+            or ["A good match by the model's judgement."])[0]
 
 
 def recommend_outfits(svc: Services, *, k: int = DEFAULT_K, pinned: Sequence[str] = (),

@@ -102,3 +102,17 @@ def test_the_suggestion_changes_whichever_clashing_item_gives_the_better_outfit(
     assert s.best.logit == pytest.approx(float(logit), abs=1e-4)
     assert all(r.item is None or r.item.slot == "lower" for r in s.replacements)
     assert "clash" in s.sentence() and s.to_dict()["clash"] == "top"
+
+
+def test_what_helps_is_never_the_clash_sentence():
+    """The recommend page's one-line reason is what helps most; the clash sentence ends with
+    "should help" and must not be taken for it."""
+    from explain.text import what_helps
+
+    model, feats, ref, _ = _clash_setup()
+    att = attribute(ITEMS, model, "gxa", features=_table(feats), reference=ref)
+    helps = what_helps(att, min_points=0.0)
+    best = max(att.ranked(), key=lambda r: r[2])
+    assert helps is not None and "clash" not in helps and f"({best[2]:+.1f} points)" in helps
+    assert helps in reasons(att, min_points=0.0) or len(reasons(att, min_points=0.0)) == 3
+    assert what_helps(att, min_points=best[2] + 0.01) is None
