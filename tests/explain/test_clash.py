@@ -116,3 +116,15 @@ def test_what_helps_is_never_the_clash_sentence():
     assert helps is not None and "clash" not in helps and f"({best[2]:+.1f} points)" in helps
     assert helps in reasons(att, min_points=0.0) or len(reasons(att, min_points=0.0)) == 3
     assert what_helps(att, min_points=best[2] + 0.01) is None
+
+
+@pytest.mark.parametrize("method", ["gxa", "occlusion", "shapley-items"])
+def test_the_clash_does_not_depend_on_the_order_of_the_items(method):
+    model, feats, ref, _ = _clash_setup()
+    table = _table(feats)
+    att = attribute(ITEMS, model, method, features=table, reference=ref)
+    order = [3, 1, 4, 0, 2]
+    shuffled = attribute([ITEMS[k] for k in order], model, method, features=table, reference=ref)
+    ids = lambda a: {a.items[i].id for i in a.clash.items}  # noqa: E731
+    assert ids(att) == ids(shuffled) == {"top", "skirt"}
+    assert np.allclose(sorted(att.clash.values), sorted(shuffled.clash.values), atol=1e-5)
