@@ -79,6 +79,16 @@ ground truth (synthetic worlds only, where ``ground_truth.json`` says why each b
     the rules say whether they blame the replaced item alone, it and others (a tie), only others,
     or nobody (the grader's logit fell although no rule is broken).
 
+what a person reads (any dataset)
+    ``first_sentence_item`` / ``first_sentence_pair`` (replace-and-detect) and
+    ``ground_truth.first_sentence``: whether the first sentence of
+    :func:`~explain.text.reasons` names the replaced (swapped-in) item, and its group. That
+    sentence names two items when they clash (:mod:`explain.clash`), so these count a clash
+    that includes the item. In a synthetic world, ``rules.clash_named`` is the share of bad
+    outfits whose reasons name a clash, ``rules.clash_true`` the share of those the rules
+    blame both items of (through the clash's group), and ``rules.clash_found`` the share of the
+    rules' two-item clashes that are named with a right partner.
+
 Item features are computed once per dataset (:meth:`~grader.api.GraderModel.item_table`); the
 category means come from the model (stored by training) or, for an older model, from the train
 split's items.
