@@ -197,7 +197,8 @@ def test_evaluate_and_compare_two_models(c, home, tiny_world):
     assert auc["delta"] == pytest.approx(auc["b"] - auc["a"])
     ece = rows["Calibration error (ECE)"]
     assert ece["a"] != ece["b"] and ece["better"] == ("a" if ece["a"] < ece["b"] else "b")
-    assert "Explainer gxa: culprit ranked first" in rows
+    truth = rows["Explainer gxa: a true reason named first"]  # a synthetic world: its rules
+    assert truth["a"] == pytest.approx(ev["explainer"]["methods"]["gxa"]["rules_reason"])
 
     page = c.get(f"/models/compare?m=tiny&m=twin&dataset={ds}")
     assert page.status_code == 200

@@ -314,7 +314,7 @@ def test_train_evaluate_and_compare_two_models_on_the_models_page(page, screensh
     expect(auc).to_have_count(3)
     a, b, delta = (float(auc.nth(k).inner_text()) for k in range(3))
     assert delta == pytest.approx(b - a, abs=0.0015)
-    expect(table.locator('tr[data-metric="Explainer gxa: culprit ranked first"] td')).to_have_count(3)
+    expect(table.locator('tr[data-metric="Explainer gxa: a true reason named first"] td')).to_have_count(3)
     plots = page.get_by_role("img", name=re.compile("^ROC curve of "))
     expect(plots).to_have_count(2)
     for k in range(2):
