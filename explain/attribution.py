@@ -90,6 +90,13 @@ class OutfitInput:
         """``(..., D)`` -> ``(..., n_groups)``."""
         return self.layout.group_sum(values)
 
+    def with_baseline(self, off: torch.Tensor) -> torch.Tensor:
+        """Outfits ``(B, n, D)``: the outfit with each (item, group) pair where ``off (B, n, G)``
+        is True set to the item's category mean for that group."""
+        masks = self.group_masks().to(self.feats.dtype).to(self.feats.device)  # (G, D)
+        dims = (off.to(self.feats.dtype).to(self.feats.device) @ masks).bool()  # (B, n, D)
+        return torch.where(dims, self.baseline[None], self.feats[None])
+
     def group_masks(self) -> torch.Tensor:
         """``(n_groups, D)`` bool: the dimensions of each group."""
         m = torch.zeros(len(self.layout.groups), self.layout.dim, dtype=torch.bool)

@@ -78,13 +78,11 @@ def find_clash(inp, values: np.ndarray, item_totals: np.ndarray) -> Clash | None
     v2 = float(column[second])
     if not v2 <= SHARED_BLAME * v1:
         return None
-    dims = (inp.group_masks()[g] if by_group
-            else torch.ones(inp.layout.dim, dtype=torch.bool)).to(inp.feats.device)
-    x = inp.feats[None].repeat(4, 1, 1)
-    for row, who in ((1, (first,)), (2, (second,)), (3, (first, second))):
-        for i in who:
-            x[row, i, dims] = inp.baseline[i, dims]
-    z = inp.logits_chunked(x).double().cpu().numpy()
+    groups = g if by_group else slice(None)  # a whole item: every group
+    off = torch.zeros(4, n, len(inp.groups), dtype=torch.bool)
+    off[1, first, groups] = off[2, second, groups] = True
+    off[3, [first, second], groups] = True
+    z = inp.logits_chunked(inp.with_baseline(off)).double().cpu().numpy()
     g1, g2, g12 = (float(z[k] - z[0]) for k in (1, 2, 3))
     if not (g1 > 0 and g2 > 0 and g1 + g2 - g12 >= SUB_ADDITIVE * max(g1, g2)):
         return None

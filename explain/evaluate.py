@@ -291,10 +291,7 @@ def deletion_curves(inp: OutfitInput, orders: Sequence[np.ndarray]) -> np.ndarra
     for k, order in enumerate(orders):
         for step, p in enumerate(order, start=1):
             deleted[k, step:, int(p)] = True
-    masks = inp.group_masks().to(inp.feats.dtype).to(inp.feats.device)  # (G, D)
-    on = deleted.reshape(-1, n, g).to(inp.feats.dtype).to(inp.feats.device)
-    dims = (on @ masks).bool()  # (orders * (m + 1), n, D)
-    x = torch.where(dims, inp.baseline[None], inp.feats[None])
+    x = inp.with_baseline(deleted.reshape(-1, n, g))  # (orders * (m + 1), n, D)
     return inp.logits_chunked(x).double().cpu().numpy().reshape(len(orders), m + 1)
 
 

@@ -54,8 +54,7 @@ def shapley_items(inp: OutfitInput) -> MethodResult:
 @register_method("shapley-sampled")
 def shapley_sampled(inp: OutfitInput, samples: int = 32, seed: int = 0,
                     chunk: int = 4096) -> MethodResult:
-    n, masks = inp.n, inp.group_masks().to(inp.feats.device)
-    g = len(masks)
+    n, g = inp.n, len(inp.groups)
     players = n * g
     rng = np.random.default_rng(int(seed))
     half = max(1, int(samples) // 2)
@@ -71,9 +70,7 @@ def shapley_sampled(inp: OutfitInput, samples: int = 32, seed: int = 0,
         for j in range(1, players + 1):
             on[k, j] = on[k, j - 1]
             on[k, j, order[j - 1]] = True
-    on_t = torch.from_numpy(on.reshape(-1, n, g)).to(inp.feats.device)
-    dims = (on_t.to(inp.feats.dtype) @ masks.to(inp.feats.dtype)).bool()  # (S, n, D)
-    x = torch.where(dims, inp.feats[None], inp.baseline[None])
+    x = inp.with_baseline(torch.from_numpy(~on.reshape(-1, n, g)))  # (S, n, D)
     v = inp.logits_chunked(x, chunk=chunk).double().reshape(len(orders), players + 1)
     gains = (v[:, 1:] - v[:, :-1]).cpu().numpy()
     phi = np.zeros(players)
