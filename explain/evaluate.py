@@ -537,11 +537,25 @@ def _reference(dataset_path: Path | str, dataset: Dataset, table: FeatureTable,
 
 
 class _Explainer:
-    """``attribute`` with one method, reference and options; counts the outfits it refused."""
+    """``attribute`` with one method, reference and options; counts the outfits it refused.
+    :meth:`of_table` remembers its answers: the two readings of the ground truth explain many
+    of the same bad outfits with the same model and table."""
 
     def __init__(self, method: str, reference: FeatureReference, options: Mapping[str, Any]):
         self.method, self.reference, self.options = method, reference, dict(options)
         self.skipped = 0
+        self._memo: dict[tuple[str, ...], Attribution | None] = {}
+
+    def of_table(self, items: Sequence[Item], model: GraderModel,
+                 table: FeatureTable) -> Attribution | None:
+        """``self(items, model, table)`` for the evaluated model and the split's feature table
+        (only ever called with those two), computed once per outfit."""
+        key = tuple(it.id for it in items)
+        if key not in self._memo:
+            self._memo[key] = self(items, model, table)
+        elif self._memo[key] is None:
+            self.skipped += 1  # refused again, counted as before
+        return self._memo[key]
 
     def __call__(self, items: Sequence[Item], model: GraderModel,
                  features: FeatureTable) -> Attribution | None:
@@ -692,7 +706,7 @@ def _evaluate(dataset_path: Path | str, model: GraderModel, methods: list[str], 
             gt_item, gt_total, gt_group, gt_reason, gt_said = [], [], [], [], []
             by_prop: dict[str, dict[str, list[float]]] = {}
             for case in cases:
-                att = explain(case.items, model, table)
+                att = explain.of_table(case.items, model, table)
                 if att is None:
                     continue
                 hit = rank_of(att.item_blame, case.culprit)[0]
@@ -717,7 +731,7 @@ def _evaluate(dataset_path: Path | str, model: GraderModel, methods: list[str], 
             rules: dict[str, Any] = {"item": [], "reason": [], "by_property": {},
                                      "clash": [], "clash_true": [], "clash_found": []}
             for rc in rcases or ():
-                att = explain(rc.items, model, table)
+                att = explain.of_table(rc.items, model, table)
                 if att is None:
                     continue
                 named, true = _clash_check(att, rc.verdict)
