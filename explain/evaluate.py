@@ -846,10 +846,6 @@ def _evaluate(dataset_path: Path | str, model: GraderModel, methods: list[str], 
 # ----------------------------------------------------------------------------- output
 def explainer_table(report: Mapping[str, Any]) -> str:
     """The report as a text table: one row per method and one for the random ranking."""
-
-    def cell(v: Any, width: int = 10) -> str:
-        return f"{'-':>{width}}" if v is None else f"{v:>{width}.3f}"
-
     has_truth = report.get("ground_truth_outfits") is not None
     head = (f"{'method':<16}{'top1 item':>10}{'top1 pair':>10}{'MRR':>10}{'deletion':>10}"
             f"  {'randomisation':<18}")
@@ -864,18 +860,18 @@ def explainer_table(report: Mapping[str, Any]) -> str:
         rnd = m["randomisation"]
         check = ("-" if rnd["passed"] is None else
                  f"{'pass' if rnd['passed'] else 'FAIL'} (rho {rnd['spearman']:+.2f})")
-        row = (f"{name:<16}{cell(m['top1_item'])}{cell(m['top1_item_group'])}{cell(m['mrr'])}"
-               f"{cell(m['deletion_auc'])}  {check:<18}")
+        row = (f"{name:<16}{_cell(m['top1_item'])}{_cell(m['top1_item_group'])}{_cell(m['mrr'])}"
+               f"{_cell(m['deletion_auc'])}  {check:<18}")
         if has_truth:
             gt = m["ground_truth"] or {}
-            row += cell(gt.get("top1_item"), 11) + cell(gt.get("top1_group"), 11)
+            row += _cell(gt.get("top1_item"), 11) + _cell(gt.get("top1_group"), 11)
         lines.append(row)
     r = report["random"]
-    row = (f"{'random':<16}{cell(r['top1_item'])}{cell(r['top1_item_group'])}{cell(r['mrr'])}"
-           f"{cell(r['deletion_auc'])}  {'-':<18}")
+    row = (f"{'random':<16}{_cell(r['top1_item'])}{_cell(r['top1_item_group'])}{_cell(r['mrr'])}"
+           f"{_cell(r['deletion_auc'])}  {'-':<18}")
     if has_truth:
         gt = r["ground_truth"] or {}
-        row += cell(gt.get("top1_item"), 11) + cell(gt.get("top1_group"), 11)
+        row += _cell(gt.get("top1_item"), 11) + _cell(gt.get("top1_group"), 11)
     lines.append(row)
     lines.append("(top1/MRR: higher is better; deletion AUC: lower is better; random MRR of a "
                  f"whole item: {r['mrr_item']:.3f})" if r.get("mrr_item") is not None else
@@ -889,12 +885,13 @@ def _fixed(v: float | None, digits: int = 3) -> str:
     return "-" if v is None else f"{v:.{digits}f}"
 
 
+def _cell(v: float | None, width: int = 10) -> str:
+    """A table cell: ``v`` with three decimals, "-" where undefined, right-aligned."""
+    return f"{_fixed(v):>{width}}"
+
+
 def _rules_lines(report: Mapping[str, Any]) -> list[str]:
     """The report read against the world's rules (see the module docstring)."""
-
-    def cell(v: Any, width: int) -> str:
-        return f"{'-':>{width}}" if v is None else f"{v:>{width}.3f}"
-
     rules = report["rules"]
     k, t = rules["corruptions"], rules["ground_truth"]
     out = ["Against the world's rules (they blame both items of a clash; the outfit does not say "
@@ -911,15 +908,15 @@ def _rules_lines(report: Mapping[str, Any]) -> list[str]:
     for name, m in report["methods"].items():
         gt = m["ground_truth"] or {}
         ru = gt.get("rules") or {}
-        out.append(f"{name:<16}{cell(m.get('top1_item_single'), 8)}"
-                   f"{cell(m.get('top1_item_blamed'), 8)}{cell(m.get('first_sentence_item'), 9)}"
-                   f"{cell(m.get('first_sentence_pair'), 9)}{cell(gt.get('first_sentence'), 10)}"
-                   f"{cell(ru.get('top1_item'), 11)}{cell(ru.get('top1_reason'), 10)}"
-                   f"{cell(ru.get('clash_named'), 9)}{cell(ru.get('clash_true'), 7)}"
-                   f"{cell(ru.get('clash_found'), 7)}")
+        out.append(f"{name:<16}{_cell(m.get('top1_item_single'), 8)}"
+                   f"{_cell(m.get('top1_item_blamed'), 8)}{_cell(m.get('first_sentence_item'), 9)}"
+                   f"{_cell(m.get('first_sentence_pair'), 9)}{_cell(gt.get('first_sentence'), 10)}"
+                   f"{_cell(ru.get('top1_item'), 11)}{_cell(ru.get('top1_reason'), 10)}"
+                   f"{_cell(ru.get('clash_named'), 9)}{_cell(ru.get('clash_true'), 7)}"
+                   f"{_cell(ru.get('clash_found'), 7)}")
     rr = (report["random"].get("ground_truth") or {}).get("rules") or {}
     out.append(f"{'random':<16}{'':>8}{'':>8}{'':>9}{'':>9}{'':>10}"
-               f"{cell(rr.get('top1_item'), 11)}{cell(rr.get('top1_reason'), 10)}")
+               f"{_cell(rr.get('top1_item'), 11)}{_cell(rr.get('top1_reason'), 10)}")
     out.append("(single: top-1 item where the rules blame the replaced item alone; blamed: the "
                "top item is one the rules blame; 1st item/pair: the replaced item (and group) "
                "named in the first sentence of the reasons; truth 1st: the swapped-in culprit "
