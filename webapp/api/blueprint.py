@@ -19,6 +19,8 @@ from flask_smorest import Blueprint
 from webargs import core
 from webargs.flaskparser import FlaskParser, abort, is_json_request
 
+from webapp.api.schemas import ErrorSchema
+
 __all__ = ["ApiBlueprint", "ApiParser", "UNAUTHORIZED"]
 
 
@@ -57,8 +59,6 @@ class ApiBlueprint(Blueprint):
     def add_url_rule(self, rule: str, endpoint: str | None = None, view_func: Any = None,
                      provide_automatic_options: bool | None = None, **options: Any) -> None:
         if view_func is not None:
-            from webapp.api.schemas import ErrorSchema
-
             view_func = self.alt_response(401, schema=ErrorSchema,
                                           description=UNAUTHORIZED)(view_func)
         super().add_url_rule(rule, endpoint, view_func, provide_automatic_options, **options)
