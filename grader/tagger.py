@@ -87,6 +87,9 @@ class TaggerConfig:
     device: str = "cpu"
     cache_dir: str | None = None
     progress: bool = True
+    freeze: int = 0  # > 0: the first `freeze` trunk modules stay as loaded (see grader.tagger_cached)
+    views: int = 4  # augmented views of each train photo cached through the frozen part
+    pattern_labels: str | None = None  # CSV of hand labels (file, pattern) to fit a pattern head
 
 
 # ---------------------------------------------------------------------------------- the model
@@ -96,48 +99,89 @@ class Tagger(nn.Module):
     """Photo batch ``(B, 3, H, W)`` in [0, 1] -> category logits ``(B, len(classes))``."""
 
     def __init__(self, classes: Sequence[str], *, backbone: str = "small", weights: str = "none",
-                 image_size: int = 96, dropout: float = 0.0) -> None:
+                 image_size: int = 96, dropout: float = 0.0, frozen: int = 0,
+                 pattern_classes: Sequence[str] = ()) -> None:
         super().__init__()
         self.classes = tuple(classes)
         self.backbone_name = backbone
+        self.base_weights = weights if weights in ("none", "imagenet") else "none"
+        self.frozen = frozen
         self.prep = Preprocessing(image_size)
         bb: Backbone = create_backbone(backbone, weights)
         self.trunk = bb.module
         self.trunk_dim = bb.out_dim
         self.dropout = nn.Dropout(dropout)
         self.shape_head = nn.Linear(bb.out_dim, len(self.classes))
+        self.pattern_classes = tuple(pattern_classes)
+        self.pattern_head = (nn.Linear(bb.out_dim, len(self.pattern_classes))
+                             if self.pattern_classes else None)
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
         self.meta: dict[str, Any] = {}
+        self._fused: dict[str, nn.Module] = {}  # a plain dict: not a submodule, not saved
+
+    def embed(self, images: torch.Tensor) -> torch.Tensor:
+        """``(B, 3, H, W)`` in [0, 1] -> trunk features ``(B, trunk_dim)``; in eval mode after
+        :meth:`fuse`, through the trunk with its batch norms folded (faster, same values)."""
+        trunk = self._fused.get("trunk") if not self.training else None
+        if trunk is None:
+            trunk = self.trunk
+        return trunk((images - self.mean) / self.std)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.shape_head(self.dropout(self.trunk((images - self.mean) / self.std)))
+        return self.shape_head(self.dropout(self.embed(images)))
+
+    def fuse(self) -> Tagger:
+        """Fold the trunk's batch norms for inference (only for backbones that support it);
+        call again after changing the weights."""
+        if self.backbone_name.startswith("efficientnet"):
+            from .efficientnet import fold_batchnorm
+
+            self._fused["trunk"] = fold_batchnorm(self.trunk).to(memory_format=torch.channels_last)
+        return self
 
     @torch.no_grad()
-    def probabilities(self, images: torch.Tensor, *, batch_size: int = 128,
+    def probabilities(self, images: torch.Tensor, *, batch_size: int = 64,
                       flip: bool = True) -> torch.Tensor:
         """uint8 ``(N, 3, S, S)`` photos (as :func:`load_image_tensor` makes them) -> ``(N, C)``
         class probabilities, averaged over the photo and its mirror image when ``flip``."""
+        return self.predict(images, batch_size=batch_size, flip=flip)[0]
+
+    @torch.no_grad()
+    def predict(self, images: torch.Tensor, *, batch_size: int = 64,
+                flip: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Category probabilities ``(N, C)`` and pattern probabilities ``(N, P)`` (``None``
+        without a pattern head), each averaged over the photo and its mirror image."""
         was_training = self.training
         self.eval()
         device = self.mean.device
-        out = []
+        cats, pats = [], []
         try:
             for s in range(0, len(images), batch_size):
                 x = to_float(images[s:s + batch_size]).to(device)
-                p = F.softmax(self(x), -1)
-                if flip:
-                    p = (p + F.softmax(self(x.flip(-1)), -1)) / 2
-                out.append(p.cpu())
+                views = [x, x.flip(-1)] if flip else [x]
+                feats = [self.embed(v) for v in views]
+                cats.append(sum(F.softmax(self.shape_head(f), -1) for f in feats).cpu() / len(feats))
+                if self.pattern_head is not None:
+                    pats.append(sum(F.softmax(self.pattern_head(f), -1)
+                                    for f in feats).cpu() / len(feats))
         finally:
             self.train(was_training)
-        return torch.cat(out) if out else torch.zeros(0, len(self.classes))
+        cat = torch.cat(cats) if cats else torch.zeros(0, len(self.classes))
+        if self.pattern_head is None:
+            return cat, None
+        return cat, (torch.cat(pats) if pats else torch.zeros(0, len(self.pattern_classes)))
 
     def to_checkpoint(self) -> dict[str, Any]:
+        state = self.state_dict()
+        if self.frozen and self.base_weights == "imagenet":
+            # The frozen part is the installed ImageNet weights: ship only what was trained.
+            state = {k: v for k, v in state.items() if not _in_prefix(k, self.frozen)}
         return {"format": TAGGER_FORMAT, "format_version": TAGGER_FORMAT_VERSION,
                 "backbone": self.backbone_name, "preprocessing": self.prep.to_dict(),
-                "classes": list(self.classes),
-                "state_dict": _half(self.state_dict()),
+                "classes": list(self.classes), "base_weights": self.base_weights,
+                "frozen": self.frozen, "pattern_classes": list(self.pattern_classes),
+                "state_dict": _half(state),
                 **self.meta}
 
     def save(self, path: Path | str) -> Path:
@@ -148,6 +192,12 @@ class Tagger(nn.Module):
         buffer = io.BytesIO()
         torch.save({"torch_version": str(torch.__version__), **self.to_checkpoint()}, buffer)
         return atomic_write_bytes(path, buffer.getvalue())
+
+
+def _in_prefix(key: str, frozen: int) -> bool:
+    """Whether state key ``key`` belongs to the first ``frozen`` modules of the trunk."""
+    parts = key.split(".")
+    return len(parts) > 1 and parts[0] == "trunk" and parts[1].isdigit() and int(parts[1]) < frozen
 
 
 def _half(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -313,8 +363,30 @@ def _train(cfg: TaggerConfig) -> tuple[dict, Tagger]:
     decoded = time.time()
 
     model = Tagger(classes, backbone=cfg.backbone, weights=cfg.weights,
-                   image_size=cfg.image_size, dropout=cfg.dropout)
+                   image_size=cfg.image_size, dropout=cfg.dropout, frozen=cfg.freeze)
     model = model.to(device, memory_format=torch.channels_last)  # faster convolutions on CPU
+    if cfg.freeze > 0:
+        from .tagger_cached import fit_cached
+
+        log, best_state, best_epoch = fit_cached(cfg, model, splits, gen)
+    else:
+        log, best_state, best_epoch = _fit_end_to_end(cfg, model, splits, classes, device, gen)
+    model.load_state_dict(_half(best_state))  # the weights as saved: what is measured ships
+    model.eval()
+    if cfg.pattern_labels:
+        from .tagger_cached import fit_pattern_head
+
+        pattern_metrics = fit_pattern_head(model, cfg.folder, cfg.pattern_labels, gen)
+    else:
+        pattern_metrics = {}
+    model.fuse()
+    return _finish(cfg, model, splits, classes, log, best_epoch, pattern_metrics, started, decoded)
+
+
+def _fit_end_to_end(cfg: TaggerConfig, model: Tagger, splits: dict[str, _Split],
+                    classes: Sequence[str], device: torch.device,
+                    gen: torch.Generator) -> tuple[list[dict], dict[str, torch.Tensor], int]:
+    """Train every weight on augmented photos; (per-epoch log, best state, best epoch)."""
     decay = [p for n, p in model.named_parameters() if p.ndim > 1]
     no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
@@ -370,8 +442,13 @@ def _train(cfg: TaggerConfig) -> tuple[dict, Tagger]:
                        f"{row['train_acc']:.3f}  valid acc {valid_acc:.3f}")
     epochs_bar.close()
     assert best_state is not None
-    model.load_state_dict(_half(best_state))  # the weights as saved: what is measured ships
-    model.eval()
+    return log, best_state, best_epoch
+
+
+def _finish(cfg: TaggerConfig, model: Tagger, splits: dict[str, _Split], classes: Sequence[str],
+            log: list[dict], best_epoch: int, pattern_metrics: dict, started: float,
+            decoded: float) -> tuple[dict, Tagger]:
+    """Measure the kept weights on validation and test, write the tagger and its card."""
     best_acc, best_loss = _accuracy(model, splits["validation"].images,
                                     splits["validation"].labels)
     test = splits["test"]
@@ -389,7 +466,8 @@ def _train(cfg: TaggerConfig) -> tuple[dict, Tagger]:
                      .view(len(classes), len(classes)).tolist())
     metrics = {"valid_acc": best_acc, "valid_loss": best_loss, "best_epoch": best_epoch,
                "test_acc": test_acc if has_test else None,
-               "test_loss": test_loss if has_test else None, "test_per_class": per_class}
+               "test_loss": test_loss if has_test else None, "test_per_class": per_class,
+               **pattern_metrics}
     card = {
         "what": f"category tagger ({cfg.backbone}, {cfg.image_size} px) over "
                 f"{len(classes)} categories",
@@ -431,9 +509,16 @@ def load_tagger(path: Path | str, device: str = "cpu") -> Tagger:
     ckpt = _read_checkpoint(path)
     try:
         prep = Preprocessing.from_dict(ckpt["preprocessing"])
+        frozen = int(ckpt.get("frozen", 0))
+        base = str(ckpt.get("base_weights", "none"))
         model = Tagger([str(c) for c in ckpt["classes"]], backbone=str(ckpt["backbone"]),
-                       image_size=prep.image_size)
-        model.load_state_dict(ckpt["state_dict"])
+                       image_size=prep.image_size, weights=base if frozen else "none",
+                       frozen=frozen, pattern_classes=[str(c) for c in ckpt.get("pattern_classes", [])])
+        missing, unexpected = model.load_state_dict(ckpt["state_dict"], strict=False)
+        missing = [k for k in missing if not (frozen and base == "imagenet" and _in_prefix(k, frozen))]
+        if missing or unexpected:
+            raise RuntimeError(f"{len(missing)} weights missing (e.g. {missing[:1]}), "
+                               f"{len(unexpected)} unexpected (e.g. {unexpected[:1]})")
     except OutfitError as exc:
         raise ModelError(f"{path}: {exc.message}", hint=exc.hint) from None
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
@@ -441,7 +526,7 @@ def load_tagger(path: Path | str, device: str = "cpu") -> Tagger:
                          f"{str(exc)[:160]})", hint="retrain it with 'outfit train-tagger'") from None
     model.prep = prep
     model.meta = {k: ckpt[k] for k in ("metrics", "created", "train_config") if k in ckpt}
-    return model.to(device).eval()
+    return model.to(device).eval().fuse()
 
 
 Photo = Item | str | Path | Image.Image
@@ -478,5 +563,9 @@ def card_summary(card: Mapping[str, Any]) -> str:
     """Two lines for the command line: where the accuracies stand."""
     m = card["metrics"]
     test = f"{m['test_acc']:.3f}" if m.get("test_acc") is not None else "n/a (no test photos)"
-    return (f"valid accuracy {m['valid_acc']:.3f} (epoch {m['best_epoch']})\n"
-            f"test accuracy  {test}")
+    lines = (f"valid accuracy {m['valid_acc']:.3f} (epoch {m['best_epoch']})\n"
+             f"test accuracy  {test}")
+    if m.get("pattern_test_acc") is not None:
+        lines += (f"\npattern test accuracy {m['pattern_test_acc']:.3f} on {m['pattern_test_photos']} "
+                  f"labelled photos (always 'solid': {m['pattern_test_majority']:.3f})")
+    return lines

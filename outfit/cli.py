@@ -259,7 +259,8 @@ def evaluate(dataset: Path, models: tuple[str, ...], split: str, version: str, b
 @click.option("--backbone", default="small-wide", show_default=True,
               help="CNN backbone: small-wide, small, resnet18, mobilenet_v3_small...")
 @click.option("--weights", default="none", show_default=True,
-              help="Backbone weights: none, imagenet (downloads) or a state-dict path.")
+              help="Backbone weights: none, imagenet (efficientnet-lite0: installed with the project; "
+                   "torchvision's: downloads) or a state-dict path.")
 @click.option("--image-size", default=96, show_default=True, type=click.IntRange(16, 1024))
 @click.option("--epochs", default=80, show_default=True, type=click.IntRange(min=1))
 @click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=2))
@@ -268,10 +269,19 @@ def evaluate(dataset: Path, models: tuple[str, ...], split: str, version: str, b
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Keep decoded photos here between runs.")
+@click.option("--freeze", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Keep the first N trunk modules as loaded and train the rest on their cached "
+                   "output (pretrained backbones; efficientnet-lite0: 12).")
+@click.option("--views", default=4, show_default=True, type=click.IntRange(min=1),
+              help="With --freeze: augmented views of each train photo to cache.")
+@click.option("--pattern-labels", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="CSV of hand labels (file,pattern) to fit a pattern head on "
+                                 "(e.g. data/labels/clothing_small_colors_patterns.csv).")
 @click.option("--quiet", is_flag=True, help="No per-epoch progress.")
 def train_tagger(folder: Path, out_dir: Path, backbone: str, weights: str, image_size: int,
                  epochs: int, batch_size: int, lr: float, device: str, seed: int,
-                 cache_dir: Path | None, quiet: bool) -> None:
+                 cache_dir: Path | None, freeze: int, views: int, pattern_labels: Path | None,
+                 quiet: bool) -> None:
     """Train the category tagger on real photos: FOLDER holds train/, validation/ (or valid/)
     and test/, each with one folder of photos per category (e.g. clothing-small)."""
     from grader.tagger import card_summary
@@ -280,7 +290,8 @@ def train_tagger(folder: Path, out_dir: Path, backbone: str, weights: str, image
     card = run_training(folder, out_dir, backbone=backbone, weights=weights,
                         image_size=image_size, epochs=epochs, batch_size=batch_size, lr=lr,
                         seed=seed, device=device, progress=not quiet,
-                        cache_dir=str(cache_dir) if cache_dir else None)
+                        cache_dir=str(cache_dir) if cache_dir else None, freeze=freeze,
+                        views=views, pattern_labels=str(pattern_labels) if pattern_labels else None)
     click.echo(f"tagger written to {out_dir}  ({card['model_bytes']:,} bytes, "
                f"{card['train_seconds']} s of training)")
     click.echo(card_summary(card))

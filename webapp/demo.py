@@ -7,12 +7,13 @@ instance folder, made once, so that the app has something to show on its first p
    ``<home>/worlds/synth-<seed>`` and trains the default recipe on it into
    ``<home>/models/demo/`` with progress bars (about 2 to 3 minutes on 2 cores; an interrupted
    run resumes from its ``train_state.pt``).
-2. **The closet.** With an empty closet, it draws a second, small world from *another* seed in
-   a temporary folder (so the closet's photos are not ones the model was trained on), picks
-   about 80 items spread over every slot, and stores each photo through
-   :meth:`~webapp.store.Store.add_photo` with its known tags (semantic category, fine category,
-   colour, pattern, season, formality). A closet left half-filled by an interrupted demo (only
-   demo photos in it) is completed: photos already there are skipped.
+2. **The closet.** With an empty closet, it tags the 80 real photos shipped in
+   ``data/demo_closet/photos`` (CC0 clothing-small photos the tagger never trained on) with the
+   shipped real-photo tagger, exactly as uploads are tagged, picks about ``closet_items`` of
+   them spread over every slot the tagger found, and stores each photo through
+   :meth:`~webapp.store.Store.add_photo` with its tags as suggestions (with their confidences)
+   and its garment mask. A closet left half-filled by an interrupted demo (only demo photos in
+   it) is completed: photos already there are skipped.
 
 A second call finds both and returns at once.
 """
@@ -20,7 +21,6 @@ A second call finds both and returns at once.
 from __future__ import annotations
 
 import random
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -30,7 +30,7 @@ from typing import Any
 from outfit.config import DEMO_WORLD_OUTFITS, DEMO_WORLD_SEED
 from outfit.domain import Item
 from outfit.vocab import SHOES
-from webapp.errors import DuplicatePhotoError
+from webapp.errors import DuplicatePhotoError, StoreError
 from webapp.services import newest_model
 from webapp.store import Store
 
@@ -46,7 +46,7 @@ DEMO_PREFIX = "demo-"
 """Original names of the demo closet's photos start with this (``demo-<world item id>.jpg``)."""
 
 QUICK: dict[str, Any] = {
-    "outfits": 240, "world_image_size": 48, "closet_image_size": 48,
+    "outfits": 240, "world_image_size": 48,
     "train": {"image_size": 32, "feature_epochs": 2, "epochs": 3, "batch_size": 64},
 }
 """Settings that prepare a (poor) demo in seconds: for tests and CI (``outfit demo --quick``)."""
@@ -101,16 +101,6 @@ def pick_closet(items: list[Item], n: int, seed: int) -> list[Item]:
     return picked
 
 
-def _tags(item: Item) -> dict[str, str | None]:
-    """The world item's known tags, season and formality included (so the recommend page's
-    season and occasion filters work on the demo closet at once)."""
-    attrs = item.attributes
-    return {"name": item.name or item.category, "semantic_category": item.semantic_category,
-            "category": item.category, "color": attrs.get("color"),
-            "pattern": attrs.get("pattern"), "season": attrs.get("season"),
-            "formality": attrs.get("formality")}
-
-
 def _make_model(home: Path, state: DemoState, *, outfits: int, seed: int, world_image_size: int,
                 train: Mapping[str, Any], progress: bool, echo: Callable[[str], None]) -> None:
     from data.synth import generate_world
@@ -138,35 +128,52 @@ def _make_model(home: Path, state: DemoState, *, outfits: int, seed: int, world_
          f"{m.get('valid_auc', float('nan')):.3f}, FITB {m.get('valid_fitb', float('nan')):.3f}")
 
 
-def _fill_closet(store: Store, state: DemoState, *, n: int, seed: int, image_size: int,
-                 progress: bool, echo: Callable[[str], None]) -> None:
+DEMO_PHOTOS = Path(__file__).resolve().parents[1] / "data" / "demo_closet" / "photos"
+"""The real photos the demo closet is made of (80 CC0 clothing-small photos, shipped with the
+project; see ``data/demo_closet/README.md``)."""
+
+
+def _fill_closet(store: Store, state: DemoState, *, n: int, seed: int, progress: bool,
+                 echo: Callable[[str], None]) -> None:
+    """Tag every shipped photo with the shipped real-photo tagger (as an upload would be), pick
+    about ``n`` spread over the slots the tagger found, and store them with their tags (as
+    suggestions with their confidences, for the person to confirm) and garment masks."""
     from tqdm.auto import tqdm
 
-    from data.loaders import load_closet
-    from data.synth import generate_world
+    from webapp.tagging import AutoTags, TagError, auto_tag_files
 
-    # Enough outfits that every slot has plenty to pick from (a 60-outfit world has ~120 items).
-    n_outfits = max(60, 2 * n)
-    with tempfile.TemporaryDirectory(prefix="outfit-demo-closet-") as tmp:
-        world = Path(tmp) / "world"
-        echo(f"drawing a demo closet of {n} items (a world of seed {seed})")
-        generate_world(world, n_outfits=n_outfits, seed=seed, image_size=image_size,
-                       workers=1, progress=False)
-        closet, _ = load_closet(world)
-        chosen = pick_closet(list(closet.items), n, seed)
-        for it in tqdm(chosen, desc="closet", unit="photo", disable=not progress):
-            assert it.image is not None
-            try:
-                store.add_photo(it.image.read_bytes(), f"{DEMO_PREFIX}{it.id}.jpg", _tags(it))
-                state.added += 1
-            except DuplicatePhotoError:  # already stored by an interrupted demo
-                pass
+    paths = sorted(DEMO_PHOTOS.glob("*.jpg"))
+    if not paths:
+        raise StoreError(f"no demo photos in {DEMO_PHOTOS}",
+                         hint="reinstall the project: the demo photos ship with it")
+    echo(f"tagging {len(paths)} real photos for the demo closet with the shipped tagger")
+    tagged: dict[str, tuple[Path, AutoTags]] = {}
+    items = []
+    for path, t in zip(paths, auto_tag_files(paths), strict=True):
+        if isinstance(t, TagError) or "semantic_category" not in t.tags:
+            state.notes.append(f"{path.name}: not tagged ({getattr(t, 'problem', 'unknown kind')})")
+            continue
+        tagged[path.stem] = (path, t)
+        items.append(Item(id=path.stem, category=str(t.tags["category"][0]),
+                          semantic_category=str(t.tags["semantic_category"][0])))
+    chosen = pick_closet(items, n, seed)
+    for it in tqdm(chosen, desc="closet", unit="photo", disable=not progress):
+        path, t = tagged[it.id]
+        tags: dict[str, Any] = {"name": f"{t.tags['color'][0]} {t.tags['category'][0]}"}
+        for tag, (value, conf) in t.tags.items():
+            tags[tag], tags[f"{tag}_confidence"] = value, conf
+        try:
+            record = store.add_photo(path.read_bytes(), f"{DEMO_PREFIX}{path.name}", tags)
+        except DuplicatePhotoError:  # already stored by an interrupted demo
+            continue
+        store.set_mask(record.id, t.mask_png)
+        state.added += 1
 
 
 def prepare_demo(home: Path | str, *, outfits: int = DEMO_WORLD_OUTFITS,
                  seed: int = DEMO_WORLD_SEED, closet_items: int = DEMO_CLOSET_ITEMS,
                  closet_seed: int = DEMO_CLOSET_SEED, world_image_size: int = 128,
-                 closet_image_size: int = 128, train: Mapping[str, Any] | None = None,
+                 train: Mapping[str, Any] | None = None,
                  progress: bool = True,
                  echo: Callable[[str], None] = print) -> DemoState:
     """Make what the demo lacks in the instance folder ``home`` (see the module's docstring).
@@ -175,8 +182,6 @@ def prepare_demo(home: Path | str, *, outfits: int = DEMO_WORLD_OUTFITS,
     overrides fields of :class:`grader.TrainConfig` (tests pass tiny settings, see
     :data:`QUICK`); ``closet_*`` describe the closet. ``echo`` gets one line per step.
     """
-    if closet_seed == seed:
-        raise ValueError("the closet's seed must differ from the training world's")
     t0 = time.perf_counter()
     home = Path(home).expanduser()
     home.mkdir(parents=True, exist_ok=True)
@@ -191,8 +196,7 @@ def prepare_demo(home: Path | str, *, outfits: int = DEMO_WORLD_OUTFITS,
     count = store.count()
     demo_only = count > 0 and all(r.original_name.startswith(DEMO_PREFIX) for r in store.list())
     if count == 0 or (demo_only and count < closet_items):
-        _fill_closet(store, state, n=closet_items,
-                     seed=closet_seed, image_size=closet_image_size, progress=progress,
+        _fill_closet(store, state, n=closet_items, seed=closet_seed, progress=progress,
                      echo=echo)
     else:
         echo(f"closet found: {count} items")

@@ -27,6 +27,7 @@ from webapp.store import Store
 
 if TYPE_CHECKING:  # torch stays out of the app until a photo is tagged
     from grader.api import GraderModel
+    from webapp.tagging import AutoTags
 
 __all__ = ["ActiveModel", "Services", "services", "newest_model", "model_key", "TAGGED"]
 
@@ -106,38 +107,30 @@ class ActiveModel:
         return self._model
 
     def status(self) -> str:
-        """One sentence for a person: which model tags photos, or why none does."""
+        """One sentence for a person: which model grades outfits, or why none does."""
         if self.path is None:
-            return ("No model is active, so photos are not tagged automatically. Train one with "
-                    "`outfit train` into the instance's models/ folder, or start the server with "
-                    "--model.")
+            return ("No model is active, so outfits are not graded (photos are still tagged by "
+                    "the shipped real-photo tagger). Train one with `outfit train` into the "
+                    "instance's models/ folder, or start the server with --model.")
         if self.error:
             return f"The model in {self.path.name} could not be loaded: {self.error}"
-        return f"Photos are tagged by the model {self.path.name}."
+        return (f"Outfits are graded by the model {self.path.name}; photos are tagged by the "
+                "shipped real-photo tagger.")
 
-    def tag(self, paths: Sequence[Path]) -> list[dict[str, tuple[str | None, float]] | str]:
-        """Auto-tags for stored photos, in order: ``{tag: (value, confidence)}`` for the store's
-        :meth:`~webapp.store.Store.set_auto_tags`, or a sentence saying why a photo has none."""
-        model = self.get()
-        if model is None:
-            return [self.status()] * len(paths)
-        from webapp.tagging import TagError, tag_files
+    def tag(self, paths: Sequence[Path]) -> list[AutoTags | str]:
+        """Auto-tags for stored photos, in order: an :class:`~webapp.tagging.AutoTags` (tags
+        for the store's :meth:`~webapp.store.Store.set_auto_tags` and the garment mask), or a
+        sentence saying why a photo has none. Real photos are tagged by the shipped tagger
+        (:mod:`grader.pretrained`) whatever grader is active, or none is."""
+        from webapp.tagging import TagError, auto_tag_files
 
-        with self._run_lock:
-            results = tag_files(list(paths), model)
-        out: list[dict[str, tuple[str | None, float]] | str] = []
-        for r in results:
-            if isinstance(r, TagError):
-                out.append(f"not tagged: {r.problem}")
-                continue
-            tags: dict[str, tuple[str | None, float]] = {
-                "category": (r.category, r.category_confidence),
-                "color": (r.color, r.color_confidence),
-                "pattern": (r.pattern, r.pattern_confidence)}
-            if r.semantic_category is not None:  # an unknown garment is left for the person
-                tags["semantic_category"] = (r.semantic_category, r.semantic_confidence)
-            out.append(tags)
-        return out
+        try:
+            with self._run_lock:
+                results = auto_tag_files(list(paths))
+        except OutfitError as exc:  # the shipped tagger itself cannot be loaded
+            log.warning("photos not tagged: %s", exc)
+            return [f"not tagged: {exc}"] * len(paths)
+        return [f"not tagged: {r.problem}" if isinstance(r, TagError) else r for r in results]
 
 
 @dataclass

@@ -99,7 +99,7 @@ __all__ = [
     "TAGS", "CHOICE_TAGS", "MIGRATIONS", "SCHEMA_VERSION", "DB_NAME", "THUMB_SIZE",
 ]
 
-PHOTOS, THUMBS = "images", "thumbs"
+PHOTOS, THUMBS, MASKS = "images", "thumbs", "masks"
 LOST_AND_FOUND = "lost+found"  # where Store.repair moves files that belong to no item
 MAX_UPLOAD_BYTES = 25 * 2**20
 _STORED_RE = re.compile(r"[a-z0-9]{20}\.jpg")
@@ -309,7 +309,27 @@ class Store:
         with self._tx(write=True) as conn:
             record = self._get(conn, item_id)
             _delete_items(conn, [record.id])
-        _remove((self._file(self.photos_dir, record), self._file(self.thumbs_dir, record)))
+        _remove((self._file(self.photos_dir, record), self._file(self.thumbs_dir, record),
+                 self._mask_file(record)))
+
+    # ---- garment masks (grader.mask): which pixels of the photo are the garment
+
+    def _mask_file(self, record: ItemRecord) -> Path:
+        return self.folder / MASKS / (self._file(self.thumbs_dir, record).stem + ".png")
+
+    def set_mask(self, item_id: str, png: bytes) -> None:
+        """Keep the garment mask of an item (a 1-bit PNG at thumbnail size, as
+        :func:`grader.mask.mask_to_png` writes it), replacing any earlier one."""
+        record = self.get(item_id)
+        path = self._mask_file(record)
+        path.parent.mkdir(exist_ok=True)
+        _write_file(path, png)
+
+    def mask_path(self, item_id: str) -> Path | None:
+        """The stored mask of an item, or None where it has none (stored before masks existed,
+        or not tagged)."""
+        path = self._mask_file(self.get(item_id))
+        return path if path.is_file() else None
 
     def _file(self, folder: Path, record: ItemRecord) -> Path:
         if not _STORED_RE.fullmatch(record.stored_name):  # only a damaged database gets here

@@ -57,7 +57,8 @@ from grader.tagger import Tagger, load_tagger
 from outfit.errors import ImageError, UnknownCategoryError
 from outfit.vocab import CATEGORY_SLOT, normalize_category
 
-__all__ = ["Tags", "TagError", "tag_photos", "tag_files", "semantic_category_of", "TOP_K"]
+__all__ = ["Tags", "TagError", "AutoTags", "tag_photos", "tag_files", "auto_tag_files",
+           "semantic_category_of", "TOP_K"]
 
 TOP_K = 3
 """How many categories :attr:`Tags.top` offers (the best first): enough for a correction menu."""
@@ -322,3 +323,53 @@ def tag_files(paths: Sequence[str | os.PathLike], model: GraderModel, *,
     for (k, _), t in zip(good, tags, strict=True):
         results[k] = replace(t, source=os.fspath(paths[k]))
     return [r for r in results if r is not None]
+
+
+# ------------------------------------------------------------------- real photos (uploads)
+
+
+@dataclass(frozen=True)
+class AutoTags:
+    """What an upload is tagged with by default: ``tags`` as the store's
+    :meth:`~webapp.store.Store.set_auto_tags` takes them (``{tag: (value, confidence)}``), the
+    garment mask as a PNG for :meth:`~webapp.store.Store.set_mask`, and the second colour
+    (``None`` where the garment has one colour) for the status line."""
+
+    tags: dict[str, tuple[str | None, float]]
+    mask_png: bytes
+    secondary_color: str | None = None
+
+
+def auto_tag_files(paths: Sequence[str | os.PathLike], *, tagger: TaggerLike | None = None,
+                   max_pixels: int = DEFAULT_MAX_PIXELS) -> list[AutoTags | TagError]:
+    """Tag stored photos with the shipped real-photo tagger (:mod:`grader.photo_tags`), whatever
+    grader is active: category (and its semantic category, looked up), pattern, main colour
+    and the garment mask. A file that cannot be read becomes a :class:`TagError` in its place."""
+    from grader.mask import mask_to_png
+    from grader.photo_tags import describe_images
+    from grader.pretrained import shipped_tagger
+
+    resolved = (shipped_tagger() if tagger is None
+                else _resolve_tagger(tagger, torch.device("cpu")))
+    out: list[AutoTags | TagError | None] = []
+    images: list[tuple[int, Image.Image]] = []
+    for path in paths:
+        label = os.fspath(path)
+        try:
+            images.append((len(out), load_image(Path(label), max_pixels=max_pixels)))
+            out.append(None)
+        except ImageError as exc:
+            out.append(TagError(label, exc.problem, exc.hint))
+    described = describe_images([im for _, im in images], resolved)
+    for (k, _), d in zip(images, described, strict=True):
+        tags: dict[str, tuple[str | None, float]] = {
+            "category": (d.category, d.category_confidence),
+            "color": (d.color, d.color_confidence)}
+        if d.pattern is not None:
+            tags["pattern"] = (d.pattern, d.pattern_confidence)
+        semantic = semantic_category_of(d.category)
+        if semantic is not None:  # an unknown garment is left for the person to place
+            member = [p for c, p in d.top if semantic_category_of(c) == semantic]
+            tags["semantic_category"] = (semantic, _prob(torch.tensor(sum(member))))
+        out[k] = AutoTags(tags, mask_to_png(d.mask), d.secondary_color)
+    return [r for r in out if r is not None]

@@ -13,7 +13,7 @@ from typing import Any
 
 from werkzeug.datastructures import FileStorage
 
-from outfit.errors import OutfitError
+from outfit.errors import ItemNotFoundError, OutfitError
 from webapp.errors_http import ApiError, describe
 from webapp.services import Services
 
@@ -53,9 +53,13 @@ def add_uploads(svc: Services, files: Iterable[FileStorage]) -> list[dict[str, A
     if stored:
         tags = svc.model.tag([svc.store.photo_path(item_id) for _, item_id in stored])
         for (k, item_id), t in zip(stored, tags, strict=True):
-            if isinstance(t, dict):
-                results[k]["item"] = svc.store.set_auto_tags(item_id, t)
-                results[k]["tagging"] = "tagged"
-            else:
+            if isinstance(t, str):
                 results[k]["tagging"] = t
+                continue
+            try:
+                svc.store.set_mask(item_id, t.mask_png)
+                results[k]["item"] = svc.store.set_auto_tags(item_id, t.tags)
+                results[k]["tagging"] = "tagged"
+            except ItemNotFoundError:  # deleted by another request while it was tagged
+                results[k]["tagging"] = "not tagged: the item was deleted meanwhile"
     return results

@@ -353,6 +353,8 @@ API_CASES = [
     case("GET", f"{ITEM}/photo", 404, f"{API}/items/{{missing}}/photo", code="not_found"),
     case("GET", f"{ITEM}/thumb", 200, f"{API}/items/{{top}}/thumb"),
     case("GET", f"{ITEM}/thumb", 404, f"{API}/items/{{missing}}/thumb", code="not_found"),
+    case("GET", f"{ITEM}/cutout", 200, f"{API}/items/{{top}}/cutout"),
+    case("GET", f"{ITEM}/cutout", 404, f"{API}/items/{{missing}}/cutout", code="not_found"),
     case("GET", f"{API}/items/unworn", 200, f"{API}/items/unworn?days=0"),
     case("GET", f"{API}/items/unworn", 422, f"{API}/items/unworn?days=-1",
          code="validation_error"),

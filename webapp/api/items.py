@@ -156,3 +156,31 @@ def item_photo(item_id: str) -> Response:
 def item_thumb(item_id: str) -> Response:
     """The thumbnail (JPEG, at most 256 px on its longest side)."""
     return _jpeg(services().store.thumb_path(item_id))
+
+
+@blp.route("/items/<item_id:item_id>/cutout", methods=["GET"])
+@blp.response(200, {"type": "string", "format": "binary"}, content_type="image/png")
+@blp.alt_response(404, schema=ErrorSchema, description="No such item")
+def item_cutout(item_id: str) -> Response:
+    """The garment alone: the thumbnail with its background transparent (PNG), cut out by the
+    item's garment mask; a photo stored before masks existed gets its mask now."""
+    import io
+
+    from PIL import Image
+
+    from grader.mask import cutout, garment_mask, mask_from_png, mask_to_png
+
+    store = services().store
+    with Image.open(store.thumb_path(item_id)) as im:
+        thumb = im.convert("RGB")
+    path = store.mask_path(item_id)
+    if path is None:
+        mask = garment_mask(thumb)
+        store.set_mask(item_id, mask_to_png(mask))
+    else:
+        mask = mask_from_png(path.read_bytes(), thumb.size)
+    buf = io.BytesIO()
+    cutout(thumb, mask).save(buf, "PNG", optimize=True)
+    response = send_file(io.BytesIO(buf.getvalue()), mimetype="image/png", max_age=PHOTO_MAX_AGE)
+    response.headers["Cache-Control"] = "private, max-age=3600"  # a re-tag may change the mask
+    return response

@@ -1,0 +1,115 @@
+"""What a real photo shows: category and pattern from the shipped tagger, colours and the
+garment mask from the photo's pixels.
+
+    described = describe_photos(["upload/1.jpg", pil_image])
+    d = described[0]
+    d.category, d.top, d.pattern, d.color, d.secondary_color, d.mask
+
+This is how every photo that enters a closet is tagged, whatever grader is active: a grader
+trained on the synthetic world has never seen a real photo, so its heads are not asked.
+
+- ``category`` (and the runners-up in ``top``) and ``pattern``: the tagger
+  (:func:`grader.pretrained.shipped_tagger` unless another is given), over the photo and its
+  mirror image.
+- the mask: :func:`grader.mask.garment_mask`, at :data:`COLOR_SIDE` pixels.
+- ``color`` and ``secondary_color``: the colour names of the garment's pixels only, white-
+  balanced on the whole photo (:func:`grader.color.garment_color_names`); the second colour is
+  named only where it holds :data:`grader.color.SECONDARY_SHARE` of the garment.
+
+Photos are read by :func:`data.images.load_image` (content-sniffed, pixel limit) unless they are
+PIL images already; a bad file raises :class:`~outfit.errors.ImageError`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from data.images import load_image, to_rgb
+
+from .color import garment_color_names, main_and_secondary
+from .mask import garment_mask
+from .preprocess import Preprocessing, photo_to_array
+from .tagger import Tagger
+
+__all__ = ["PhotoTags", "describe_photos", "describe_images", "COLOR_SIDE", "TOP_K"]
+
+COLOR_SIDE = 192
+"""Longest side (px) at which the mask and the colours are computed."""
+
+TOP_K = 3
+
+
+@dataclass(frozen=True)
+class PhotoTags:
+    """Tags of one photo; every confidence is a probability or a share in [0, 1]."""
+
+    category: str
+    category_confidence: float
+    top: tuple[tuple[str, float], ...]
+    pattern: str | None
+    pattern_confidence: float
+    color: str
+    color_confidence: float
+    secondary_color: str | None
+    secondary_share: float
+    mask: np.ndarray = field(repr=False, compare=False)  # (h, w) bool at COLOR_SIDE
+
+
+def _small(image: Image.Image) -> Image.Image:
+    small = to_rgb(image).copy()
+    small.thumbnail((COLOR_SIDE, COLOR_SIDE), Image.Resampling.BILINEAR)
+    return small
+
+
+def describe_images(images: Sequence[Image.Image], tagger: Tagger | None = None) -> list[PhotoTags]:
+    """:class:`PhotoTags` for each PIL image, in order."""
+    if tagger is None:
+        from .pretrained import shipped_tagger
+
+        tagger = shipped_tagger()
+    if not images:
+        return []
+    prep = Preprocessing(tagger.prep.image_size)
+    batch = torch.from_numpy(np.stack([photo_to_array(to_rgb(im), prep) for im in images]))
+    cat_probs, pat_probs = tagger.predict(batch)
+    out = []
+    for k, image in enumerate(images):
+        small = _small(image)
+        mask = garment_mask(small)
+        rgb = torch.from_numpy(np.asarray(small, dtype=np.uint8).copy()).permute(2, 0, 1).float() / 255
+        (color, share), second = main_and_secondary(garment_color_names(rgb, torch.from_numpy(mask)))
+        top_p, top_i = cat_probs[k].topk(min(TOP_K, len(tagger.classes)))
+        if pat_probs is not None:
+            pattern_p, pattern_i = pat_probs[k].max(-1)
+            pattern, pattern_conf = tagger.pattern_classes[int(pattern_i)], float(pattern_p)
+        else:
+            pattern, pattern_conf = None, 0.0
+        out.append(PhotoTags(
+            category=tagger.classes[int(top_i[0])], category_confidence=_prob(top_p[0]),
+            top=tuple((tagger.classes[int(i)], _prob(p)) for p, i in zip(top_p, top_i, strict=True)),
+            pattern=pattern, pattern_confidence=_prob(pattern_conf),
+            color=color, color_confidence=_prob(share),
+            secondary_color=second[0] if second else None,
+            secondary_share=_prob(second[1]) if second else 0.0, mask=mask))
+    return out
+
+
+def describe_photos(photos: Sequence[str | os.PathLike | Image.Image],
+                    tagger: Tagger | None = None) -> list[PhotoTags]:
+    """:class:`PhotoTags` for each photo file (or PIL image), in order."""
+    out: list[PhotoTags] = []
+    for s in range(0, len(photos), 32):  # a chunk at a time: full-size photos are large
+        chunk = [p if isinstance(p, Image.Image) else load_image(Path(p)) for p in photos[s:s + 32]]
+        out.extend(describe_images(chunk, tagger))
+    return out
+
+
+def _prob(value: float | torch.Tensor) -> float:
+    return min(1.0, max(0.0, float(value)))

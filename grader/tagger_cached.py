@@ -1,0 +1,258 @@
+"""Fine-tuning a pretrained tagger on cached early features, so that it fits in minutes on a CPU.
+
+A pretrained trunk (EfficientNet-Lite0 with its ImageNet weights) already sees edges, textures
+and parts; what a clothing tagger needs to change is mostly its last stages. So the first
+``cfg.freeze`` modules of the trunk are run **once** per photo and view (``cfg.views`` views of
+each training photo: the photo itself, then random crops, zooms, rotations, flips and colour
+jitter, as :func:`grader.tagger._augment` makes them), their output kept in memory as float16,
+and only the rest of the trunk and the category head are trained on it. With ``freeze=12`` at
+224 px (everything up to the end of the 112-channel stage frozen), the cache of 3,068 photos x 4
+views is 1.1 GB and an epoch takes about a minute on 2 cores, against 10 minutes end to end.
+
+The batch norms of the trained part keep their ImageNet statistics (frozen, eval mode): with
+batches of 64 photos of one data set, re-estimating them would only add noise. Validation
+photos (and their mirror images) go through the same frozen part once; the epoch kept is the
+one with the best validation accuracy.
+
+:func:`fit_pattern_head` then fits a linear pattern head (solid, stripes, checks, dots, floral,
+print) on the tagger's own pooled features of hand-labelled photos (``data/labels``), a
+multinomial logistic regression with an L2 penalty; it reports the accuracy on the labelled
+test photos.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from data.synth.attributes import PATTERNS
+from outfit.errors import OutfitError
+
+from .preprocess import Preprocessing, photo_to_array, to_float
+
+if TYPE_CHECKING:
+    from .tagger import Tagger, TaggerConfig, _Split
+
+__all__ = ["fit_cached", "fit_pattern_head", "read_pattern_labels"]
+
+_CHUNK = 64
+
+
+def _frozen_part(model: Tagger) -> nn.Module:
+    part = model.trunk[:model.frozen]
+    if model.backbone_name.startswith("efficientnet"):
+        from .efficientnet import fold_batchnorm
+
+        part = fold_batchnorm(part)
+    return part.eval().requires_grad_(False).to(memory_format=torch.channels_last)
+
+
+@torch.no_grad()
+def _through(part: nn.Module, model: Tagger, x: torch.Tensor) -> torch.Tensor:
+    """Float photos in [0, 1] -> the frozen part's output, float16, in chunks."""
+    out = []
+    for s in range(0, len(x), _CHUNK):
+        xb = ((x[s:s + _CHUNK].to(model.mean.device) - model.mean) / model.std)
+        out.append(part(xb.contiguous(memory_format=torch.channels_last)).half().cpu())
+    return torch.cat(out)
+
+
+def _cache_views(cfg: TaggerConfig, model: Tagger, part: nn.Module, images: torch.Tensor,
+                 gen: torch.Generator) -> torch.Tensor:
+    """``(N, views, C, h, w)`` float16: view 0 is the photo itself, the others augmented."""
+    from .tagger import _augment
+
+    views = []
+    bar = tqdm(range(cfg.views), desc="caching views", disable=not cfg.progress,
+               dynamic_ncols=True)
+    for v in bar:
+        chunks = []
+        for s in range(0, len(images), 256):
+            batch = images[s:s + 256]
+            x = to_float(batch) if v == 0 else _augment(batch, gen, cfg)
+            chunks.append(_through(part, model, x))
+        views.append(torch.cat(chunks))
+    bar.close()
+    return torch.stack(views, 1)
+
+
+def _eval_cached(model: Tagger, rest: nn.Module, cached: tuple[torch.Tensor, torch.Tensor],
+                 labels: torch.Tensor) -> tuple[float, float]:
+    """(accuracy, cross-entropy) from the cached photo and mirror image, averaged."""
+    if len(labels) == 0:
+        return float("nan"), float("nan")
+    was = rest.training
+    rest.eval()
+    model.dropout.eval()
+    with torch.no_grad():
+        p = sum(torch.cat([F.softmax(model.shape_head(rest(c[s:s + _CHUNK].float().to(
+            model.mean.device))), -1).cpu() for s in range(0, len(c), _CHUNK)]) for c in cached) / 2
+    rest.train(was)
+    return float((p.argmax(-1) == labels).float().mean()), float(F.nll_loss(p.clamp_min(1e-8).log(),
+                                                                           labels))
+
+
+def _freeze_batchnorm(module: nn.Module) -> None:
+    for m in module.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.eval()
+            m.requires_grad_(False)
+
+
+def fit_cached(cfg: TaggerConfig, model: Tagger, splits: dict[str, _Split],
+               gen: torch.Generator) -> tuple[list[dict], dict[str, torch.Tensor], int]:
+    """Train ``model.trunk[model.frozen:]`` and the category head on cached views; returns
+    (per-epoch log, best state dict, best epoch)."""
+    if not 0 < model.frozen < len(model.trunk):
+        raise OutfitError(f"--freeze {model.frozen} is outside the trunk's 1..{len(model.trunk) - 1} "
+                          "modules", hint="efficientnet-lite0 trains well with --freeze 12")
+    if cfg.views < 1:
+        raise OutfitError("--views must be at least 1")
+    part = _frozen_part(model)
+    model.trunk[:model.frozen].requires_grad_(False)
+    rest = model.trunk[model.frozen:]
+    train = splits["train"]
+    cached = _cache_views(cfg, model, part, train.images, gen)
+    held = {name: (_through(part, model, to_float(sp.images)),
+                   _through(part, model, to_float(sp.images).flip(-1)))
+            for name, sp in splits.items() if name != "train"}
+    _freeze_batchnorm(rest)
+    params = [p for p in rest.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW([{"params": params, "lr": cfg.lr / 6},
+                             {"params": model.shape_head.parameters(), "lr": cfg.lr}],
+                            weight_decay=cfg.weight_decay)
+    n = len(train.labels)
+    steps = max(1, n // cfg.batch_size)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, [cfg.lr / 6, cfg.lr],
+                                                total_steps=steps * cfg.epochs, pct_start=0.1)
+    log: list[dict] = []
+    best = (-1.0, math.inf)
+    best_state: dict[str, torch.Tensor] = {}
+    best_epoch = 0
+    bar = tqdm(range(cfg.epochs), desc="tagger", disable=not cfg.progress, dynamic_ncols=True)
+    for epoch in bar:
+        rest.train()
+        _freeze_batchnorm(rest)
+        model.dropout.train()
+        order = torch.randperm(n, generator=gen)
+        total, right = 0.0, 0
+        for step in range(steps):
+            idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
+            view = torch.randint(0, cfg.views, (len(idx),), generator=gen)
+            x = cached[idx, view].float().to(model.mean.device)
+            y = train.labels[idx].to(model.mean.device)
+            logits = model.shape_head(model.dropout(rest(x)))
+            loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.item()
+            right += int((logits.argmax(-1) == y).sum())
+        valid_acc, valid_loss = _eval_cached(model, rest, held["validation"],
+                                             splits["validation"].labels)
+        row = {"epoch": epoch + 1, "loss": round(total / steps, 4),
+               "train_acc": round(right / (steps * cfg.batch_size), 4),
+               "valid_acc": round(valid_acc, 4), "valid_loss": round(valid_loss, 4)}
+        log.append(row)
+        if valid_acc > best[0] or (valid_acc == best[0] and valid_loss < best[1]):
+            best, best_epoch = (valid_acc, valid_loss), epoch + 1
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        if cfg.progress:
+            bar.set_postfix(loss=row["loss"], valid=f"{valid_acc:.3f}", best=f"{best[0]:.3f}")
+            tqdm.write(f"epoch {epoch + 1}/{cfg.epochs}: loss {row['loss']:.4f}  train acc "
+                       f"{row['train_acc']:.3f}  valid acc {valid_acc:.3f}")
+    bar.close()
+    return log, best_state, best_epoch
+
+
+# ----------------------------------------------------------------------------- pattern head
+
+
+def read_pattern_labels(path: Path | str) -> dict[str, str]:
+    """``{file: pattern}`` from a labels CSV with columns ``file`` and ``pattern`` (as
+    ``data/labels/clothing_small_colors_patterns.csv``); an unknown pattern is an error."""
+    path = Path(path)
+    if not path.is_file():
+        raise OutfitError(f"pattern labels not found: {path}",
+                          hint="give a CSV with columns file,pattern (see data/labels/README.md)")
+    with path.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows or "file" not in rows[0] or "pattern" not in rows[0]:
+        raise OutfitError(f"{path} has no 'file' and 'pattern' columns")
+    bad = sorted({r["pattern"] for r in rows} - set(PATTERNS))
+    if bad:
+        raise OutfitError(f"{path} names unknown patterns: {', '.join(bad)}",
+                          hint="patterns are " + ", ".join(PATTERNS))
+    return {r["file"]: r["pattern"] for r in rows}
+
+
+def _embed_files(model: Tagger, folder: Path, files: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    from data.images import load_image
+
+    prep = Preprocessing(model.prep.image_size)
+    images = torch.from_numpy(np.stack([photo_to_array(load_image(folder / f), prep)
+                                        for f in files]))
+    model.eval()
+    with torch.no_grad():
+        out = []
+        for s in range(0, len(images), _CHUNK):
+            x = to_float(images[s:s + _CHUNK]).to(model.mean.device)
+            out.append((model.embed(x).cpu(), model.embed(x.flip(-1)).cpu()))
+    return torch.cat([a for a, _ in out]), torch.cat([b for _, b in out])
+
+
+def fit_pattern_head(model: Tagger, folder: Path | str, labels_csv: Path | str,
+                     gen: torch.Generator, *, l2: float = 0.1) -> dict:
+    """Fit ``model.pattern_head`` on the labelled ``train/`` photos of ``folder`` (both the photo
+    and its mirror image); measure it on the labelled ``test/`` photos. Returns the metrics
+    for the card (``pattern_test_acc``, ``pattern_train_photos``, ``pattern_test_photos``)."""
+    folder = Path(folder)
+    labels = read_pattern_labels(labels_csv)
+    present = {f: p for f, p in labels.items() if (folder / f).is_file()}
+    train = sorted(f for f in present if f.startswith("train/"))
+    test = sorted(f for f in present if f.startswith("test/"))
+    if len(train) < 20:
+        raise OutfitError(f"only {len(train)} labelled train photos found under {folder}",
+                          hint="the labels' file column is the path under the photo folder")
+    classes = list(PATTERNS)
+    a, b = _embed_files(model, folder, train)
+    x = torch.cat([a, b])
+    y = torch.tensor([classes.index(present[f]) for f in train] * 2)
+    mu, sd = x.mean(0), x.std(0) + 1e-6
+    w = torch.zeros(x.shape[1], len(classes), requires_grad=True)
+    bias = torch.zeros(len(classes), requires_grad=True)
+    z = (x - mu) / sd
+    opt = torch.optim.LBFGS([w, bias], max_iter=500)
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = F.cross_entropy(z @ w + bias, y) + l2 * (w ** 2).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    head = nn.Linear(x.shape[1], len(classes))
+    with torch.no_grad():  # standardisation folded into the layer
+        head.weight.copy_((w / sd[:, None]).T)
+        head.bias.copy_(bias - (mu / sd) @ w)
+    model.pattern_classes = tuple(classes)
+    model.pattern_head = head.to(model.mean.device)
+    metrics: dict = {"pattern_train_photos": len(train), "pattern_test_photos": len(test)}
+    if test:
+        ta, tb = _embed_files(model, folder, test)
+        with torch.no_grad():
+            p = (F.softmax(model.pattern_head(ta.to(model.mean.device)), -1)
+                 + F.softmax(model.pattern_head(tb.to(model.mean.device)), -1)).cpu()
+        truth = torch.tensor([classes.index(present[f]) for f in test])
+        metrics["pattern_test_acc"] = round(float((p.argmax(-1) == truth).float().mean()), 4)
+        metrics["pattern_test_majority"] = round(float((truth == truth.mode().values).float().mean()), 4)
+    return metrics
