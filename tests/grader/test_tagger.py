@@ -168,3 +168,80 @@ def test_cli_trains_and_prints_the_accuracies(photo_folder, tmp_path):
                                    "--device", "abacus"])
     assert bad.exit_code == 1
     assert "unknown device 'abacus'" in bad.output
+
+
+# ------------------------------------------------ a pretrained trunk fine-tuned on cached views
+
+
+@pytest.fixture(scope="module")
+def pattern_csv(photo_folder, tmp_path_factory):
+    """Pattern labels for the drawn photos: every t-shirt 'stripes', everything else 'solid'
+    (the head must learn to tell the red T from the rest)."""
+    path = tmp_path_factory.mktemp("labels") / "labels.csv"
+    rows = ["file,pattern"]
+    for split in ("train", "test"):
+        for kind in CLASSES:
+            for k in range(20):
+                rows.append(f"{split}/{kind}/{k}.png,{'stripes' if kind == 't-shirt' else 'solid'}")
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def finetuned(photo_folder, pattern_csv, tmp_path_factory):
+    out = tmp_path_factory.mktemp("finetuned")
+    card = train_tagger(photo_folder, out, backbone="efficientnet-lite0", weights="imagenet",
+                        image_size=64, epochs=3, batch_size=16, lr=3e-3, freeze=12, views=2,
+                        pattern_labels=str(pattern_csv), progress=False)
+    return out, card
+
+
+@pytest.mark.slow
+def test_finetuned_tagger_ships_only_what_it_trained(finetuned):
+    out, card = finetuned
+    assert card["metrics"]["test_acc"] >= 0.9  # the ImageNet trunk makes this easy
+    assert card["metrics"]["pattern_test_acc"] >= 0.9
+    assert card["metrics"]["pattern_test_majority"] == pytest.approx(40 / 60, abs=1e-3)
+    ckpt = torch.load(out / TAGGER_NAME, weights_only=True)
+    assert ckpt["frozen"] == 12 and ckpt["base_weights"] == "imagenet"
+    keys = list(ckpt["state_dict"])
+    assert not any(k.startswith(tuple(f"trunk.{i}." for i in range(12))) for k in keys)
+    assert any(k.startswith("trunk.12.") for k in keys) and "pattern_head.weight" in keys
+    # The file holds the trained part in float16, not the frozen prefix.
+    tagger = load_tagger(out)
+    whole = sum(p.numel() for p in tagger.parameters()) * 2
+    prefix = sum(p.numel() for p in tagger.trunk[:12].parameters()) * 2
+    assert card["model_bytes"] < whole - 0.9 * prefix
+
+
+@pytest.mark.slow
+def test_finetuned_tagger_loads_back_and_tags_as_measured(finetuned, photo_folder):
+    out, card = finetuned
+    tagger = load_tagger(out)
+    assert tagger.pattern_classes[:2] == ("solid", "stripes")
+    photos = sorted((photo_folder / "test").rglob("*.png"))
+    got = tag(tagger, photos)
+    truth = [p.parent.name for p in photos]
+    acc = sum(c == t for (c, _), t in zip(got, truth, strict=True)) / len(truth)
+    assert acc == pytest.approx(card["metrics"]["test_acc"], abs=1e-6)
+    # The folded batch norms change nothing that matters: same classes as the plain trunk.
+    x = torch.rand(4, 3, 64, 64)
+    tagger.eval()
+    fused = tagger(x)
+    tagger._fused.clear()
+    assert torch.allclose(fused, tagger(x), atol=1e-3)
+
+
+def test_finetuning_refuses_a_freeze_outside_the_trunk(photo_folder, tmp_path):
+    with pytest.raises(OutfitError, match="--freeze 40"):
+        train_tagger(photo_folder, tmp_path / "t", backbone="efficientnet-lite0", weights="imagenet",
+                     image_size=32, epochs=1, freeze=40, progress=False)
+
+
+def test_pattern_labels_with_an_unknown_pattern_are_refused(photo_folder, tmp_path):
+    bad = tmp_path / "labels.csv"
+    bad.write_text("file,pattern\ntrain/pants/0.png,tartan\n")
+    with pytest.raises(OutfitError, match="tartan"):
+        train_tagger(photo_folder, tmp_path / "t", backbone="efficientnet-lite0", weights="imagenet",
+                     image_size=32, epochs=1, freeze=12, views=1, pattern_labels=str(bad),
+                     progress=False)
