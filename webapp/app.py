@@ -7,7 +7,9 @@ Config keys (all optional): ``OUTFIT_HOME`` (the instance folder; default
 one chosen on the models page, else the newest folder under ``<instance>/models/`` with a
 ``model.pt``, else none), ``DATA_ROOTS`` (folders the models page may read datasets from,
 beside ``<instance>/worlds``), ``MAX_CONTENT_LENGTH``
-(bytes per request, default 25 MiB; more is answered with 413), ``MAX_IMPORT_LENGTH`` (bytes of
+(bytes per request, default 25 MiB; more is answered with 413), ``AUTO_TAG`` (default on: every
+uploaded photo is tagged by the shipped real-photo tagger; off, photos are stored untagged for
+the person to tag by hand), ``MAX_IMPORT_LENGTH`` (bytes of
 a closet archive imported, default 1 GiB), ``SECRET_KEY`` (default: one
 generated on first start and kept in ``<instance>/secret_key``, mode 0600, so sessions and CSRF
 tokens survive a restart), ``PASSWORD_HASH`` (when set, every page and API call needs the
@@ -117,6 +119,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     model = Path(model_path).expanduser() if model_path else _default_model(home)
 
     app.config.update(
+        AUTO_TAG=True,
         MAX_CONTENT_LENGTH=DEFAULT_MAX_CONTENT_LENGTH,
         MAX_IMPORT_LENGTH=DEFAULT_MAX_IMPORT_LENGTH,
         SESSION_COOKIE_SAMESITE="Lax",

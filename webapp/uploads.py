@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from flask import current_app
 from werkzeug.datastructures import FileStorage
 
 from outfit.errors import ItemNotFoundError, OutfitError
@@ -50,7 +51,10 @@ def add_uploads(svc: Services, files: Iterable[FileStorage]) -> list[dict[str, A
             continue
         stored.append((len(results), record.id))
         results.append({"file": name, "ok": True, "item": record})
-    if stored:
+    if stored and not current_app.config.get("AUTO_TAG", True):
+        for k, _ in stored:
+            results[k]["tagging"] = "not tagged: automatic tagging is off on this server"
+    elif stored:
         tags = svc.model.tag([svc.store.photo_path(item_id) for _, item_id in stored])
         for (k, item_id), t in zip(stored, tags, strict=True):
             if isinstance(t, str):

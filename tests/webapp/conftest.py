@@ -43,11 +43,13 @@ def csrf_token(html: bytes | str) -> str:
 
 @pytest.fixture
 def app_factory(tmp_path):
-    """Apps on ``tmp_path/home`` (CSRF off unless asked: the CSRF tests turn it on)."""
+    """Apps on ``tmp_path/home`` (CSRF off unless asked: the CSRF tests turn it on; automatic
+    tagging off unless asked, so that a test's drawn photos keep the tags it gives them: the
+    tests of tagging turn it on)."""
 
     def make(**config):
         base = {"OUTFIT_HOME": tmp_path / "home", "TESTING": True, "WTF_CSRF_ENABLED": False,
-                "SECRET_KEY": "test-secret"}
+                "SECRET_KEY": "test-secret", "AUTO_TAG": False}
         return create_app({**base, **config})
 
     return make

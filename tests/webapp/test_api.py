@@ -10,6 +10,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 from web_kit import envelope as _envelope
@@ -46,9 +47,7 @@ def test_upload_stores_each_photo_and_lists_it(client, store, photo):
     assert [x["file"] for x in r.json["results"]] == ["shirt.jpg", "jeans.png", "hat.webp"]
     ids = [x["item"]["id"] for x in r.json["results"]]
     assert all(x["ok"] for x in r.json["results"])
-    # No grader is active, yet photos are tagged: by the shipped real-photo tagger.
-    assert all(x["tagging"] == "tagged" for x in r.json["results"])
-    assert all(x["item"]["category_confidence"] is not None for x in r.json["results"])
+    assert "automatic tagging is off" in r.json["results"][0]["tagging"]  # untagged, and says why
     assert store.count() == 3
     listed = client.get("/api/v1/items").json
     assert listed["total"] == 3 and sorted(i["id"] for i in listed["items"]) == sorted(ids)
@@ -333,17 +332,51 @@ def _world_photo(tiny_world: Path) -> bytes:
 
 @pytest.mark.slow
 def test_upload_is_tagged_by_a_real_model(app_factory, tiny_model, tiny_world, store):
-    client = app_factory(MODEL=tiny_model).test_client()
+    client = app_factory(MODEL=tiny_model, AUTO_TAG=True).test_client()
     r = _post_photos(client, (_world_photo(tiny_world), "item.jpg"))
     assert r.status_code == 201
     result = r.json["results"][0]
     assert result["tagging"] == "tagged"
     item = result["item"]
     assert item["category"] and item["color"] in COLOR_NAMES and item["pattern"]
-    for tag in ("category", "color", "pattern"):
+    for tag in ("category", "color", "pattern", "semantic_category"):
         assert 0 < item[f"{tag}_confidence"] <= 1 and item[f"{tag}_edited"] is False
+    assert store.mask_path(item["id"]) is not None
+    # The shipped tagger tagged it: the grader is not even loaded for that.
     health = client.get("/api/v1/health").json
-    assert health["model"]["loaded"] is True and health["model"]["path"] == str(tiny_model)
+    assert health["model"]["loaded"] is False and health["model"]["path"] == str(tiny_model)
+
+
+def test_uploads_are_not_tagged_when_automatic_tagging_is_off(app_factory, store, photo):
+    r = _post_photos(app_factory(AUTO_TAG=False).test_client(), (photo(), "a.jpg"))
+    assert r.status_code == 201
+    assert "automatic tagging is off" in r.json["results"][0]["tagging"]
+    item = store.get(r.json["results"][0]["item"]["id"])
+    assert item.category is None and store.mask_path(item.id) is None
+
+
+def test_an_uploaded_photo_gets_its_garment_cut_out(app_factory, store):
+    """A red garment on a quilt: tagged red, its mask kept, the cut-out transparent around it."""
+    import io
+
+    from PIL import Image
+
+    from tests.grader.test_mask import _scene
+
+    scene, truth = _scene("bed", garment=(190, 25, 35))
+    buf = io.BytesIO()
+    scene.save(buf, "PNG")
+    client = app_factory(AUTO_TAG=True).test_client()
+    r = _post_photos(client, (buf.getvalue(), "red.png"))
+    item = r.json["results"][0]["item"]
+    assert item["color"] == "red"
+    cut = client.get(f"/api/v1/items/{item['id']}/cutout")
+    assert cut.status_code == 200 and cut.mimetype == "image/png"
+    alpha = np.asarray(Image.open(io.BytesIO(cut.data)).convert("RGBA"))[..., 3] > 0
+    small = np.asarray(Image.fromarray(truth).resize(alpha.shape[::-1]))
+    assert (alpha & small).sum() / (alpha | small).sum() >= 0.8
+    client.delete(f"/api/v1/items/{item['id']}")
+    assert not list((store.folder / "masks").glob("*.png"))  # deleted with its item
 
 
 @pytest.mark.slow

@@ -38,7 +38,7 @@ from data.images import DEFAULT_MAX_PIXELS
 SHARED = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
 TEXT = st.characters(exclude_categories=("Cs",))  # any character a client can send
 PLAIN = st.characters(whitelist_categories=("L", "N", "Zs"))
-STORED_NAME = re.compile(r"(images|thumbs)/[a-z0-9]{20}\.jpg")
+STORED_NAME = re.compile(r"(images|thumbs)/[a-z0-9]{20}\.jpg|masks/[a-z0-9]{20}\.png")
 
 
 @dataclass(frozen=True)
@@ -259,7 +259,10 @@ def _check_upload(app: Flask, files: list[Upload]) -> list[dict]:
     after = snapshot(app)
     new_files = after["files"] - before["files"]
     assert before["files"] <= after["files"]
-    assert len(new_files) == 2 * len(added) and all(STORED_NAME.fullmatch(f) for f in new_files)
+    # A photo, a thumbnail, and the garment mask of each one the tagger tagged.
+    masks = sum(res.get("tagging") == "tagged" for res in results if res["ok"])
+    assert len(new_files) == 2 * len(added) + masks and all(STORED_NAME.fullmatch(f)
+                                                            for f in new_files)
     assert {i.id for i in after["items"]} - {i.id for i in before["items"]} == \
         {i["id"] for i in added}
     if not added:

@@ -17,10 +17,8 @@ from PIL import Image
 from web_kit import envelope
 
 import recommender.problem as problem_mod
-from outfit.domain import Item
 from outfit.vocab import FORMALITIES, SEASONS
 from recommender.problem import SearchProblem
-from webapp.demo import _tags
 from webapp.schema import _TABLES, CHOICE_TAGS, DB_NAME, MIGRATIONS, SCHEMA_VERSION
 from webapp.store import ArchiveError, Store, StoreError
 
@@ -338,19 +336,6 @@ def test_item_page_form_saves_and_clears_season_and_formality(app_factory, photo
     page = r.get_data(as_text=True)
     assert "Not saved" in page and "summer, winter, all-season" in page
     assert store.get(item_id).season is None and store.get(item_id).formality == "smart"
-
-
-# ---------------------------------------------------------------------------- the demo
-
-
-def test_demo_tags_carry_the_world_items_season_and_formality(tmp_path, photo):
-    item = Item(id="w1", category="coat", semantic_category="outerwear", name="wool coat",
-                attributes={"color": "navy", "pattern": "solid", "season": "winter",
-                            "formality": "smart", "style": "coat"})
-    tags = _tags(item)
-    assert (tags["season"], tags["formality"]) == ("winter", "smart")
-    rec = Store(tmp_path / "c").add_photo(photo(), "demo-w1.jpg", tags)
-    assert (rec.season, rec.formality, rec.color) == ("winter", "smart", "navy")
 
 
 # ----------------------------------------------------------------- recommendations, end to end
