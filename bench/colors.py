@@ -5,9 +5,10 @@
 
 Prints JSON: for the main colour, the share of labelled photos whose name agrees with the label
 read from the whole photo (no mask), through the border test alone, and through the garment
-mask (with and without white balance); the secondary colour's agreement (a photo with no
-second colour must get none); and, with the shipped or given tagger, the pattern accuracy
-beside always saying "solid". Figures on the photos marked certain are given too.
+mask (with and without white balance), none of them learnt; then the tags as the shipped (or
+given) tagger gives them: main colour (its learnt namer), secondary colour (a photo with no
+second colour must get none; beside never naming one) and pattern (beside always "solid").
+Figures on the photos marked certain are given too.
 """
 
 from __future__ import annotations
@@ -88,13 +89,19 @@ def _patterns(args: argparse.Namespace, rows: list[dict], certain: np.ndarray) -
     from grader.tagger import load_tagger
 
     tagger = load_tagger(args.tagger) if args.tagger else shipped_tagger()
-    if tagger.pattern_head is None:
-        return {"pattern": None}
     details = describe_photos([args.photos / r["file"] for r in rows], tagger)
     ok = np.array([d.pattern == r["pattern"] for d, r in zip(details, rows, strict=True)])
     solid = np.array([r["pattern"] == "solid" for r in rows])
+    color = np.array([d.color == r["main_color"] for d, r in zip(details, rows, strict=True)])
+    second = np.array([(d.secondary_color or "none") == r["secondary_color"]
+                       for d, r in zip(details, rows, strict=True)])
     return {"pattern": round(float(ok.mean()), 4), "pattern_certain": round(float(ok[certain].mean()), 4),
-            "pattern_always_solid": round(float(solid.mean()), 4)}
+            "pattern_always_solid": round(float(solid.mean()), 4),
+            "main_color_as_tagged": round(float(color.mean()), 4),
+            "main_color_as_tagged_certain": round(float(color[certain].mean()), 4),
+            "secondary_color_as_tagged": round(float(second.mean()), 4),
+            "secondary_never_named": round(float(np.mean([r["secondary_color"] == "none"
+                                                          for r in rows])), 4)}
 
 
 if __name__ == "__main__":

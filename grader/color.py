@@ -309,3 +309,44 @@ def main_and_secondary(dist: torch.Tensor) -> tuple[tuple[str, float], tuple[str
     second = ((COLOR_NAMES[int(order[1])], float(share[1]))
               if float(share[1]) >= SECONDARY_SHARE else None)
     return main, second
+
+
+def _lab_stats(lab: torch.Tensor) -> list[torch.Tensor]:
+    """Eight numbers about (N, 3) Lab pixels: L* at the 10th, 50th and 90th percentiles, median
+    a* and b*, median chroma, and the chroma-weighted mean hue as a vector (cos, sin)."""
+    if len(lab) == 0:
+        return [torch.zeros(())] * 8
+    L, a, b = lab.unbind(-1)
+    chroma = (a ** 2 + b ** 2).sqrt()
+    hue = torch.atan2(b, a)
+    q = torch.quantile(L, torch.tensor([0.1, 0.5, 0.9]))
+    return [q[0], q[1], q[2], a.median(), b.median(), chroma.median(),
+            (chroma * hue.cos()).mean(), (chroma * hue.sin()).mean()]
+
+
+GARMENT_FEATURE_DIM = 2 * COLOR_DIM + 16 + 3
+
+
+def garment_color_features(rgb: torch.Tensor, garment: torch.Tensor) -> torch.Tensor:
+    """What a learned colour namer reads of a garment: ``(GARMENT_FEATURE_DIM,)``.
+
+    The ``color`` group of the garment's pixels as they are and white-balanced (2 x
+    :data:`COLOR_DIM`), :func:`_lab_stats` of the garment's pixels as they are and balanced
+    (16), and the median Lab colour of the rest of the photo (3: the light it was taken in).
+    ``rgb``: ``(3, H, W)`` in [0, 1]; ``garment``: ``(H, W)`` bool."""
+    garment = garment.bool()
+    if not garment.any():
+        garment = torch.ones_like(garment)
+    flat = rgb.reshape(3, -1)
+    white = torch.quantile(flat[:, :: max(1, flat.shape[1] // 20000)],
+                           WHITE_PATCH_PERCENTILE / 100.0, dim=1).clamp_min(0.2)
+    balanced = (rgb / white[:, None, None]).clamp(0.0, 1.0)
+    background = ~garment[None]
+    raw = color_features(rgb[None], background=background)[0]
+    bal = color_features(balanced[None], background=background)[0]
+    pixels = rgb.permute(1, 2, 0)
+    lab = rgb_to_lab(pixels[garment])
+    lab_bal = rgb_to_lab(balanced.permute(1, 2, 0)[garment])
+    rest = rgb_to_lab(pixels[~garment]) if (~garment).any() else lab
+    stats = torch.stack([*_lab_stats(lab), *_lab_stats(lab_bal), *rest.median(0).values])
+    return torch.cat([raw, bal, stats.float()])

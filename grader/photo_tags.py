@@ -12,9 +12,11 @@ trained on the synthetic world has never seen a real photo, so its heads are not
   (:func:`grader.pretrained.shipped_tagger` unless another is given), over the photo and its
   mirror image.
 - the mask: :func:`grader.mask.garment_mask`, at :data:`COLOR_SIDE` pixels.
-- ``color`` and ``secondary_color``: the colour names of the garment's pixels only, white-
-  balanced on the whole photo (:func:`grader.color.garment_color_names`); the second colour is
-  named only where it holds :data:`grader.color.SECONDARY_SHARE` of the garment.
+- ``color``: from the garment's pixels only: the tagger's colour namer (a linear model over
+  :func:`grader.color.garment_color_features`, learnt from hand labels) where it has one, else
+  the white-balanced colour names (:func:`grader.color.garment_color_names`).
+  ``secondary_color``: another colour name holding :data:`grader.color.SECONDARY_SHARE` of the
+  garment, else ``None``.
 
 Photos are read by :func:`data.images.load_image` (content-sniffed, pixel limit) unless they are
 PIL images already; a bad file raises :class:`~outfit.errors.ImageError`.
@@ -33,7 +35,13 @@ from PIL import Image
 
 from data.images import load_image, to_rgb
 
-from .color import garment_color_names, main_and_secondary
+from .color import (
+    COLOR_NAMES,
+    SECONDARY_SHARE,
+    garment_color_features,
+    garment_color_names,
+    main_and_secondary,
+)
 from .mask import garment_mask
 from .preprocess import Preprocessing, photo_to_array
 from .tagger import Tagger
@@ -84,7 +92,7 @@ def describe_images(images: Sequence[Image.Image], tagger: Tagger | None = None)
         small = _small(image)
         mask = garment_mask(small)
         rgb = torch.from_numpy(np.asarray(small, dtype=np.uint8).copy()).permute(2, 0, 1).float() / 255
-        (color, share), second = main_and_secondary(garment_color_names(rgb, torch.from_numpy(mask)))
+        (color, share), second = _colors(tagger, rgb, torch.from_numpy(mask))
         top_p, top_i = cat_probs[k].topk(min(TOP_K, len(tagger.classes)))
         if pat_probs is not None:
             pattern_p, pattern_i = pat_probs[k].max(-1)
@@ -109,6 +117,26 @@ def describe_photos(photos: Sequence[str | os.PathLike | Image.Image],
         chunk = [p if isinstance(p, Image.Image) else load_image(Path(p)) for p in photos[s:s + 32]]
         out.extend(describe_images(chunk, tagger))
     return out
+
+
+def _colors(tagger: Tagger, rgb: torch.Tensor,
+            mask: torch.Tensor) -> tuple[tuple[str, float], tuple[str, float] | None]:
+    """(main colour, its probability or share), (second colour, its share) or None. The main
+    colour comes from the tagger's learned colour namer where it has one, else from the
+    white-balanced colour names of the garment's pixels; the second colour is a name other than
+    the main one holding :data:`grader.color.SECONDARY_SHARE` of the garment."""
+    dist = garment_color_names(rgb, mask)
+    main, _ = main_and_secondary(dist)
+    if tagger.color_head is not None:
+        with torch.no_grad():
+            p = torch.softmax(tagger.color_head(
+                garment_color_features(rgb, mask).to(tagger.mean.device)), -1).cpu()
+        k = int(p.argmax())
+        main = (tagger.color_classes[k], float(p[k]))
+    rest = [(COLOR_NAMES[i], float(dist[i])) for i in dist.argsort(descending=True).tolist()
+            if COLOR_NAMES[i] != main[0]]
+    second = rest[0] if rest and rest[0][1] >= SECONDARY_SHARE else None
+    return main, second
 
 
 def _prob(value: float | torch.Tensor) -> float:

@@ -89,7 +89,7 @@ class TaggerConfig:
     progress: bool = True
     freeze: int = 0  # > 0: the first `freeze` trunk modules stay as loaded (see grader.tagger_cached)
     views: int = 4  # augmented views of each train photo cached through the frozen part
-    pattern_labels: str | None = None  # CSV of hand labels (file, pattern) to fit a pattern head
+    labels: str | None = None  # CSV of hand labels (file, pattern, main_color): pattern and colour heads
 
 
 # ---------------------------------------------------------------------------------- the model
@@ -100,7 +100,7 @@ class Tagger(nn.Module):
 
     def __init__(self, classes: Sequence[str], *, backbone: str = "small", weights: str = "none",
                  image_size: int = 96, dropout: float = 0.0, frozen: int = 0,
-                 pattern_classes: Sequence[str] = ()) -> None:
+                 pattern_classes: Sequence[str] = (), color_classes: Sequence[str] = ()) -> None:
         super().__init__()
         self.classes = tuple(classes)
         self.backbone_name = backbone
@@ -115,6 +115,13 @@ class Tagger(nn.Module):
         self.pattern_classes = tuple(pattern_classes)
         self.pattern_head = (nn.Linear(bb.out_dim, len(self.pattern_classes))
                              if self.pattern_classes else None)
+        # Colour names from the garment's pixels (grader.color.garment_color_features), not
+        # from the trunk: a linear namer learnt from hand labels.
+        from .color import GARMENT_FEATURE_DIM
+
+        self.color_classes = tuple(color_classes)
+        self.color_head = (nn.Linear(GARMENT_FEATURE_DIM, len(self.color_classes))
+                           if self.color_classes else None)
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
         self.meta: dict[str, Any] = {}
@@ -181,6 +188,7 @@ class Tagger(nn.Module):
                 "backbone": self.backbone_name, "preprocessing": self.prep.to_dict(),
                 "classes": list(self.classes), "base_weights": self.base_weights,
                 "frozen": self.frozen, "pattern_classes": list(self.pattern_classes),
+                "color_classes": list(self.color_classes),
                 "state_dict": _half(state),
                 **self.meta}
 
@@ -373,14 +381,15 @@ def _train(cfg: TaggerConfig) -> tuple[dict, Tagger]:
         log, best_state, best_epoch = _fit_end_to_end(cfg, model, splits, classes, device, gen)
     model.load_state_dict(_half(best_state))  # the weights as saved: what is measured ships
     model.eval()
-    if cfg.pattern_labels:
-        from .tagger_cached import fit_pattern_head
+    if cfg.labels:
+        from .tagger_cached import fit_color_head, fit_pattern_head
 
-        pattern_metrics = fit_pattern_head(model, cfg.folder, cfg.pattern_labels, gen)
+        label_metrics = {**fit_pattern_head(model, cfg.folder, cfg.labels, gen),
+                         **fit_color_head(model, cfg.folder, cfg.labels)}
     else:
-        pattern_metrics = {}
+        label_metrics = {}
     model.fuse()
-    return _finish(cfg, model, splits, classes, log, best_epoch, pattern_metrics, started, decoded)
+    return _finish(cfg, model, splits, classes, log, best_epoch, label_metrics, started, decoded)
 
 
 def _fit_end_to_end(cfg: TaggerConfig, model: Tagger, splits: dict[str, _Split],
@@ -446,7 +455,7 @@ def _fit_end_to_end(cfg: TaggerConfig, model: Tagger, splits: dict[str, _Split],
 
 
 def _finish(cfg: TaggerConfig, model: Tagger, splits: dict[str, _Split], classes: Sequence[str],
-            log: list[dict], best_epoch: int, pattern_metrics: dict, started: float,
+            log: list[dict], best_epoch: int, label_metrics: dict, started: float,
             decoded: float) -> tuple[dict, Tagger]:
     """Measure the kept weights on validation and test, write the tagger and its card."""
     best_acc, best_loss = _accuracy(model, splits["validation"].images,
@@ -467,7 +476,7 @@ def _finish(cfg: TaggerConfig, model: Tagger, splits: dict[str, _Split], classes
     metrics = {"valid_acc": best_acc, "valid_loss": best_loss, "best_epoch": best_epoch,
                "test_acc": test_acc if has_test else None,
                "test_loss": test_loss if has_test else None, "test_per_class": per_class,
-               **pattern_metrics}
+               **label_metrics}
     card = {
         "what": f"category tagger ({cfg.backbone}, {cfg.image_size} px) over "
                 f"{len(classes)} categories",
@@ -513,7 +522,8 @@ def load_tagger(path: Path | str, device: str = "cpu") -> Tagger:
         base = str(ckpt.get("base_weights", "none"))
         model = Tagger([str(c) for c in ckpt["classes"]], backbone=str(ckpt["backbone"]),
                        image_size=prep.image_size, weights=base if frozen else "none",
-                       frozen=frozen, pattern_classes=[str(c) for c in ckpt.get("pattern_classes", [])])
+                       frozen=frozen, pattern_classes=[str(c) for c in ckpt.get("pattern_classes", [])],
+                       color_classes=[str(c) for c in ckpt.get("color_classes", [])])
         missing, unexpected = model.load_state_dict(ckpt["state_dict"], strict=False)
         missing = [k for k in missing if not (frozen and base == "imagenet" and _in_prefix(k, frozen))]
         if missing or unexpected:
@@ -568,4 +578,7 @@ def card_summary(card: Mapping[str, Any]) -> str:
     if m.get("pattern_test_acc") is not None:
         lines += (f"\npattern test accuracy {m['pattern_test_acc']:.3f} on {m['pattern_test_photos']} "
                   f"labelled photos (always 'solid': {m['pattern_test_majority']:.3f})")
+    if m.get("color_test_acc") is not None:
+        lines += (f"\nmain colour test accuracy {m['color_test_acc']:.3f} (named from the pixels "
+                  f"without learning: {m['color_test_unlearned']:.3f})")
     return lines

@@ -41,7 +41,8 @@ from .preprocess import Preprocessing, photo_to_array, to_float
 if TYPE_CHECKING:
     from .tagger import Tagger, TaggerConfig, _Split
 
-__all__ = ["fit_cached", "fit_pattern_head", "read_pattern_labels"]
+__all__ = ["fit_cached", "fit_pattern_head", "fit_color_head", "read_pattern_labels",
+           "read_color_labels"]
 
 _CHUNK = 64
 
@@ -177,6 +178,29 @@ def fit_cached(cfg: TaggerConfig, model: Tagger, splits: dict[str, _Split],
 # ----------------------------------------------------------------------------- pattern head
 
 
+def _logistic(x: torch.Tensor, y: torch.Tensor, n_classes: int, l2: float) -> nn.Linear:
+    """Multinomial logistic regression on standardised ``x`` with an L2 penalty (L-BFGS), as
+    a linear layer on the raw features (the standardisation folded into its weights)."""
+    mu, sd = x.mean(0), x.std(0) + 1e-6
+    w = torch.zeros(x.shape[1], n_classes, requires_grad=True)
+    bias = torch.zeros(n_classes, requires_grad=True)
+    z = (x - mu) / sd
+    opt = torch.optim.LBFGS([w, bias], max_iter=500)
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = F.cross_entropy(z @ w + bias, y) + l2 * (w ** 2).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    head = nn.Linear(x.shape[1], n_classes)
+    with torch.no_grad():
+        head.weight.copy_((w / sd[:, None]).T)
+        head.bias.copy_(bias - (mu / sd) @ w)
+    return head
+
+
 def read_pattern_labels(path: Path | str) -> dict[str, str]:
     """``{file: pattern}`` from a labels CSV with columns ``file`` and ``pattern`` (as
     ``data/labels/clothing_small_colors_patterns.csv``); an unknown pattern is an error."""
@@ -227,23 +251,7 @@ def fit_pattern_head(model: Tagger, folder: Path | str, labels_csv: Path | str,
     a, b = _embed_files(model, folder, train)
     x = torch.cat([a, b])
     y = torch.tensor([classes.index(present[f]) for f in train] * 2)
-    mu, sd = x.mean(0), x.std(0) + 1e-6
-    w = torch.zeros(x.shape[1], len(classes), requires_grad=True)
-    bias = torch.zeros(len(classes), requires_grad=True)
-    z = (x - mu) / sd
-    opt = torch.optim.LBFGS([w, bias], max_iter=500)
-
-    def closure() -> torch.Tensor:
-        opt.zero_grad()
-        loss = F.cross_entropy(z @ w + bias, y) + l2 * (w ** 2).sum()
-        loss.backward()
-        return loss
-
-    opt.step(closure)
-    head = nn.Linear(x.shape[1], len(classes))
-    with torch.no_grad():  # standardisation folded into the layer
-        head.weight.copy_((w / sd[:, None]).T)
-        head.bias.copy_(bias - (mu / sd) @ w)
+    head = _logistic(x, y, len(classes), l2)
     model.pattern_classes = tuple(classes)
     model.pattern_head = head.to(model.mean.device)
     metrics: dict = {"pattern_train_photos": len(train), "pattern_test_photos": len(test)}
@@ -255,4 +263,74 @@ def fit_pattern_head(model: Tagger, folder: Path | str, labels_csv: Path | str,
         truth = torch.tensor([classes.index(present[f]) for f in test])
         metrics["pattern_test_acc"] = round(float((p.argmax(-1) == truth).float().mean()), 4)
         metrics["pattern_test_majority"] = round(float((truth == truth.mode().values).float().mean()), 4)
+    return metrics
+
+
+# ------------------------------------------------------------------------------ colour head
+
+
+def read_color_labels(path: Path | str) -> dict[str, str]:
+    """``{file: main colour}`` from a labels CSV with columns ``file`` and ``main_color``."""
+    from .color import COLOR_NAMES
+
+    path = Path(path)
+    with path.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows or "main_color" not in rows[0]:
+        raise OutfitError(f"{path} has no 'main_color' column",
+                          hint="see data/labels/README.md for the columns")
+    bad = sorted({r["main_color"] for r in rows} - set(COLOR_NAMES))
+    if bad:
+        raise OutfitError(f"{path} names unknown colours: {', '.join(bad)}",
+                          hint="colours are " + ", ".join(COLOR_NAMES))
+    return {r["file"]: r["main_color"] for r in rows}
+
+
+def garment_features_of_files(folder: Path, files: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    """For each photo, through its garment mask at the size :mod:`grader.photo_tags` works at:
+    :func:`grader.color.garment_color_features` ``(N, F)``, and the index of the colour name
+    :func:`grader.color.garment_color_names` gives without learning ``(N,)``."""
+    from data.images import load_image
+
+    from .color import garment_color_features, garment_color_names
+    from .mask import garment_mask
+    from .photo_tags import COLOR_SIDE
+
+    feats, plain = [], []
+    for f in files:
+        image = load_image(folder / f)
+        image.thumbnail((COLOR_SIDE, COLOR_SIDE))
+        rgb = torch.from_numpy(np.asarray(image, dtype=np.uint8).copy()).permute(2, 0, 1).float() / 255
+        mask = torch.from_numpy(garment_mask(image))
+        feats.append(garment_color_features(rgb, mask))
+        plain.append(int(garment_color_names(rgb, mask).argmax()))
+    return torch.stack(feats), torch.tensor(plain)
+
+
+def fit_color_head(model: Tagger, folder: Path | str, labels_csv: Path | str, *,
+                   l2: float = 0.01) -> dict:
+    """Fit ``model.color_head`` (a linear namer over :func:`grader.color.garment_color_features`)
+    on the labelled ``train/`` photos of ``folder``; measure it on the labelled ``test/`` ones,
+    beside the colour named from the pixels without learning
+    (:func:`grader.color.garment_color_names`). Returns the card's metrics."""
+    from .color import COLOR_NAMES
+
+    folder = Path(folder)
+    labels = {f: c for f, c in read_color_labels(labels_csv).items() if (folder / f).is_file()}
+    train = sorted(f for f in labels if f.startswith("train/"))
+    test = sorted(f for f in labels if f.startswith("test/"))
+    if len(train) < 20:
+        raise OutfitError(f"only {len(train)} labelled train photos found under {folder}")
+    x, _ = garment_features_of_files(folder, train)
+    y = torch.tensor([COLOR_NAMES.index(labels[f]) for f in train])
+    model.color_classes = tuple(COLOR_NAMES)
+    model.color_head = _logistic(x, y, len(COLOR_NAMES), l2).to(model.mean.device)
+    metrics: dict = {"color_train_photos": len(train), "color_test_photos": len(test)}
+    if test:
+        xt, plain = garment_features_of_files(folder, test)
+        truth = torch.tensor([COLOR_NAMES.index(labels[f]) for f in test])
+        with torch.no_grad():
+            pred = model.color_head(xt.to(model.mean.device)).argmax(-1).cpu()
+        metrics["color_test_acc"] = round(float((pred == truth).float().mean()), 4)
+        metrics["color_test_unlearned"] = round(float((plain == truth).float().mean()), 4)
     return metrics

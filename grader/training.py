@@ -247,6 +247,9 @@ def _train_features(cfg: TrainConfig, dist: Dist, fn: ItemFeatureNet, images: to
     """Stage 1: trunk + shape/pattern heads on item labels."""
     if cfg.feature_epochs <= 0:
         return
+    if cfg.freeze_backbone:
+        _train_heads_on_cache(cfg, fn, images, shape_y, pattern_y, log, report)
+        return
     device = torch.device(cfg.device)
     heads = dist.wrap(_Heads(fn).to(device))
     params = [p for p in heads.parameters() if p.requires_grad]
@@ -284,6 +287,46 @@ def _train_features(cfg: TrainConfig, dist: Dist, fn: ItemFeatureNet, images: to
         bar.close()
         log.append({"stage": "features", "epoch": epoch + 1, "loss": total / steps_per_epoch,
                     "shape_acc": right / max(1, steps_per_epoch * cfg.feature_batch_size)})
+
+
+def _train_heads_on_cache(cfg: TrainConfig, fn: ItemFeatureNet, images: torch.Tensor,
+                          shape_y: torch.Tensor, pattern_y: torch.Tensor, log: list,
+                          report: _ProgressFile) -> None:
+    """Stage 1 with a frozen backbone (``--freeze-backbone``, e.g. EfficientNet-Lite0 with its
+    ImageNet weights): the trunk runs once per photo, in eval mode (its batch-norm statistics
+    stay as loaded), and the shape and pattern heads train on what it returns."""
+    device = torch.device(cfg.device)
+    fn.trunk.eval()
+    with torch.no_grad():
+        cache = torch.cat([fn.trunk_features(to_float(images[s:s + 64]).to(device))
+                           for s in range(0, len(images), 64)])
+    heads = [fn.shape_head] + ([fn.pattern_head] if bool((pattern_y != UNKNOWN).any()) else [])
+    opt = torch.optim.AdamW([p for h in heads for p in h.parameters()], lr=cfg.feature_lr,
+                            weight_decay=cfg.weight_decay)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    n, batch = len(cache), cfg.feature_batch_size
+    steps = max(1, n // batch)
+    for epoch in range(cfg.feature_epochs):
+        order = torch.randperm(n, generator=gen)
+        total, right = 0.0, 0
+        for step in range(steps):
+            idx = order[step * batch:(step + 1) * batch]
+            x = cache[idx.to(device)]
+            shape_logits, pattern_logits = fn.heads(x)
+            loss = F.cross_entropy(shape_logits, shape_y[idx].to(device), ignore_index=UNKNOWN)
+            if len(heads) > 1:
+                loss = loss + F.cross_entropy(pattern_logits, pattern_y[idx].to(device),
+                                              ignore_index=UNKNOWN)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += loss.item()
+            right += int((shape_logits.argmax(-1).cpu() == shape_y[idx]).sum())
+        report("features", epoch, cfg.feature_epochs, steps, steps,
+               message=f"item features (cached trunk), epoch {epoch + 1} of {cfg.feature_epochs}",
+               force=True)
+        log.append({"stage": "features", "epoch": epoch + 1, "loss": total / steps,
+                    "shape_acc": right / max(1, steps * batch), "cached_trunk": True})
 
 
 def _load_split(cfg: TrainConfig, split: str) -> Dataset:

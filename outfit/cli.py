@@ -140,9 +140,13 @@ def demo(n_outfits: int | None, closet_items: int, do_serve: bool, host: str, po
               help="Model folder to write (model.pt and card.json).")
 @click.option("--arch", default="slots", show_default=True, help="Grader architecture: slots or set.")
 @click.option("--backbone", default="small", show_default=True,
-              help="Item CNN backbone: small, resnet18, resnet34, mobilenet_v3_small.")
+              help="Item CNN backbone: small, efficientnet-lite0, resnet18, resnet34, "
+                   "mobilenet_v3_small.")
 @click.option("--weights", default="none", show_default=True,
-              help="Backbone weights: none, imagenet (downloads) or a state-dict path.")
+              help="Backbone weights: none, imagenet (efficientnet-lite0: installed with the "
+                   "project; torchvision's: downloads) or a state-dict path. With "
+                   "--freeze-backbone the trunk runs once per photo and the heads train on "
+                   "its cached output.")
 @click.option("--freeze-backbone", is_flag=True, help="Train only the heads on a fixed backbone.")
 @click.option("--epochs", default=30, show_default=True, type=click.IntRange(min=1),
               help="Most grader epochs (early stopping may end sooner).")
@@ -257,7 +261,8 @@ def evaluate(dataset: Path, models: tuple[str, ...], split: str, version: str, b
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder to write the tagger into (tagger.pt and card.json).")
 @click.option("--backbone", default="small-wide", show_default=True,
-              help="CNN backbone: small-wide, small, resnet18, mobilenet_v3_small...")
+              help="CNN backbone: small-wide, small, efficientnet-lite0, resnet18, "
+                   "mobilenet_v3_small...")
 @click.option("--weights", default="none", show_default=True,
               help="Backbone weights: none, imagenet (efficientnet-lite0: installed with the project; "
                    "torchvision's: downloads) or a state-dict path.")
@@ -274,13 +279,13 @@ def evaluate(dataset: Path, models: tuple[str, ...], split: str, version: str, b
                    "output (pretrained backbones; efficientnet-lite0: 12).")
 @click.option("--views", default=4, show_default=True, type=click.IntRange(min=1),
               help="With --freeze: augmented views of each train photo to cache.")
-@click.option("--pattern-labels", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=None, help="CSV of hand labels (file,pattern) to fit a pattern head on "
-                                 "(e.g. data/labels/clothing_small_colors_patterns.csv).")
+@click.option("--labels", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="CSV of hand labels (file,main_color,pattern) to fit the pattern "
+                                 "and colour heads on (data/labels/clothing_small_colors_patterns.csv).")
 @click.option("--quiet", is_flag=True, help="No per-epoch progress.")
 def train_tagger(folder: Path, out_dir: Path, backbone: str, weights: str, image_size: int,
                  epochs: int, batch_size: int, lr: float, device: str, seed: int,
-                 cache_dir: Path | None, freeze: int, views: int, pattern_labels: Path | None,
+                 cache_dir: Path | None, freeze: int, views: int, labels: Path | None,
                  quiet: bool) -> None:
     """Train the category tagger on real photos: FOLDER holds train/, validation/ (or valid/)
     and test/, each with one folder of photos per category (e.g. clothing-small)."""
@@ -291,7 +296,7 @@ def train_tagger(folder: Path, out_dir: Path, backbone: str, weights: str, image
                         image_size=image_size, epochs=epochs, batch_size=batch_size, lr=lr,
                         seed=seed, device=device, progress=not quiet,
                         cache_dir=str(cache_dir) if cache_dir else None, freeze=freeze,
-                        views=views, pattern_labels=str(pattern_labels) if pattern_labels else None)
+                        views=views, labels=str(labels) if labels else None)
     click.echo(f"tagger written to {out_dir}  ({card['model_bytes']:,} bytes, "
                f"{card['train_seconds']} s of training)")
     click.echo(card_summary(card))

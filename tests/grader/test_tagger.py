@@ -175,14 +175,16 @@ def test_cli_trains_and_prints_the_accuracies(photo_folder, tmp_path):
 
 @pytest.fixture(scope="module")
 def pattern_csv(photo_folder, tmp_path_factory):
-    """Pattern labels for the drawn photos: every t-shirt 'stripes', everything else 'solid'
-    (the head must learn to tell the red T from the rest)."""
+    """Labels for the drawn photos: every t-shirt red and 'stripes', the trousers blue, the
+    shoes brown, both 'solid' (the heads must tell them apart)."""
     path = tmp_path_factory.mktemp("labels") / "labels.csv"
-    rows = ["file,pattern"]
+    rows = ["file,main_color,pattern"]
+    colors = {"t-shirt": "red", "pants": "blue", "shoes": "brown"}
     for split in ("train", "test"):
         for kind in CLASSES:
             for k in range(20):
-                rows.append(f"{split}/{kind}/{k}.png,{'stripes' if kind == 't-shirt' else 'solid'}")
+                rows.append(f"{split}/{kind}/{k}.png,{colors[kind]},"
+                            f"{'stripes' if kind == 't-shirt' else 'solid'}")
     path.write_text("\n".join(rows) + "\n")
     return path
 
@@ -192,7 +194,7 @@ def finetuned(photo_folder, pattern_csv, tmp_path_factory):
     out = tmp_path_factory.mktemp("finetuned")
     card = train_tagger(photo_folder, out, backbone="efficientnet-lite0", weights="imagenet",
                         image_size=64, epochs=3, batch_size=16, lr=3e-3, freeze=12, views=2,
-                        pattern_labels=str(pattern_csv), progress=False)
+                        labels=str(pattern_csv), progress=False)
     return out, card
 
 
@@ -202,11 +204,13 @@ def test_finetuned_tagger_ships_only_what_it_trained(finetuned):
     assert card["metrics"]["test_acc"] >= 0.9  # the ImageNet trunk makes this easy
     assert card["metrics"]["pattern_test_acc"] >= 0.9
     assert card["metrics"]["pattern_test_majority"] == pytest.approx(40 / 60, abs=1e-3)
+    assert card["metrics"]["color_test_acc"] >= 0.9 and card["metrics"]["color_train_photos"] == 60
     ckpt = torch.load(out / TAGGER_NAME, weights_only=True)
     assert ckpt["frozen"] == 12 and ckpt["base_weights"] == "imagenet"
     keys = list(ckpt["state_dict"])
     assert not any(k.startswith(tuple(f"trunk.{i}." for i in range(12))) for k in keys)
     assert any(k.startswith("trunk.12.") for k in keys) and "pattern_head.weight" in keys
+    assert "color_head.weight" in keys and len(ckpt["color_classes"]) == 13
     # The file holds the trained part in float16, not the frozen prefix.
     tagger = load_tagger(out)
     whole = sum(p.numel() for p in tagger.parameters()) * 2
@@ -240,8 +244,8 @@ def test_finetuning_refuses_a_freeze_outside_the_trunk(photo_folder, tmp_path):
 
 def test_pattern_labels_with_an_unknown_pattern_are_refused(photo_folder, tmp_path):
     bad = tmp_path / "labels.csv"
-    bad.write_text("file,pattern\ntrain/pants/0.png,tartan\n")
+    bad.write_text("file,main_color,pattern\ntrain/pants/0.png,blue,tartan\n")
     with pytest.raises(OutfitError, match="tartan"):
         train_tagger(photo_folder, tmp_path / "t", backbone="efficientnet-lite0", weights="imagenet",
-                     image_size=32, epochs=1, freeze=12, views=1, pattern_labels=str(bad),
+                     image_size=32, epochs=1, freeze=12, views=1, labels=str(bad),
                      progress=False)

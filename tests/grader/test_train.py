@@ -161,3 +161,24 @@ def test_style_dropout_blanks_style_only_in_training():
     scorer.eval()
     scorer(color, trunk, slots, mask)
     assert torch.allclose(seen[1], full, atol=1e-6)  # grading never blanks anything
+
+
+@pytest.mark.slow
+def test_a_pretrained_frozen_backbone_trains_on_its_cached_features(tiny_world, tmp_path):
+    """``outfit train --backbone efficientnet-lite0 --weights imagenet --freeze-backbone``: the
+    ImageNet trunk runs once per photo and comes out exactly as installed (batch-norm statistics
+    included); the heads and the grader train on its features."""
+    from grader.api import load_model
+    from grader.efficientnet import imagenet_state
+
+    out = tmp_path / "m"
+    card = train(TrainConfig(dataset=str(tiny_world), out=str(out), backbone="efficientnet-lite0",
+                             weights="imagenet", freeze_backbone=True, image_size=32,
+                             feature_epochs=2, epochs=2, batch_size=64, progress=False))
+    stage1 = [row for row in card["log"] if row.get("stage") == "features"]
+    assert len(stage1) == 2 and all(row["cached_trunk"] for row in stage1)
+    model = load_model(out)
+    trunk = model.feature_net.trunk.state_dict()
+    for key, value in imagenet_state().items():
+        assert torch.equal(trunk[key].cpu().to(value.dtype), value), key
+    assert 0.0 <= card["metrics"]["valid_auc"] <= 1.0
