@@ -114,25 +114,34 @@ def test_upload_photos_read_their_tags_and_correct_one(page, shared_data, screen
     for new in ids.values():
         expect_loaded(grid.locator(f'a[href="/items/{new}"] img'))
 
-    # The t-shirt's page: its tags with confidences; a person corrects the kind and category.
+    # The t-shirt's page: the shipped tagger's suggestions with their confidences (a real
+    # photo: the kind is right), the garment cut out of its background; a person sets the
+    # category.
     tee = photos[0].name
     page.goto(f"/items/{ids[tee]}")
     tags = page.get_by_role("table", name="Tags")
     expect(tags.get_by_role("row", name=re.compile(r"^Colour \w+"))).to_contain_text(" %")
-    page.get_by_role("combobox", name=re.compile("^Kind")).select_option("tops")
-    page.get_by_role("textbox", name=re.compile("^Category")).fill("t-shirt")
+    expect(tags.get_by_role("row", name=re.compile(r"^Kind"))).to_have_text(
+        re.compile(r"Kind\s*tops\s*\d+ %"))
+    expect(tags.get_by_role("row", name=re.compile(r"^Category"))).to_have_text(
+        re.compile(r"Category\s*[\w -]+\s*\d+ %"))  # a suggestion (here "long-sleeve top")
+    expect_loaded(page.get_by_role("img", name=re.compile("without its background")))
+    page.get_by_role("textbox", name=re.compile("^Category")).fill("polo shirt")
     page.get_by_role("button", name="Save tags").click()
     expect(page.get_by_role("status")).to_have_text("Tags saved.")
     for reloaded in (False, True):
         if reloaded:
             page.reload()
         expect(tags.get_by_role("row", name=re.compile(r"^Kind"))).to_have_text(
-            re.compile(r"Kind\s*tops\s*set by you"))
+            re.compile(r"Kind\s*tops\s*\d+ %"))  # left as the tagger said
         expect(tags.get_by_role("row", name=re.compile(r"^Category"))).to_have_text(
-            re.compile(r"Category\s*t-shirt\s*set by you"))
-        expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"t-shirt$"))
+            re.compile(r"Category\s*polo shirt\s*set by you"))
+        expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"polo shirt$"))
         expect(page.get_by_text("Slot: Tops")).to_be_visible()
     shot(page, screenshots, "03-item-corrected")
+    page.set_viewport_size({"width": 390, "height": 844})
+    shot(page, screenshots, "03-item-phone")
+    page.set_viewport_size({"width": 1280, "height": 900})
 
 
 def test_builder_explains_an_outfit_and_applies_the_suggested_swap(page, screenshots):
