@@ -124,9 +124,12 @@ def _colors(tagger: Tagger, rgb: torch.Tensor,
     """(main colour, its probability or share), (second colour, its share) or None. The main
     colour comes from the tagger's learned colour namer where it has one, else from the
     white-balanced colour names of the garment's pixels; the second colour is a name other than
-    the main one holding :data:`grader.color.SECONDARY_SHARE` of the garment."""
+    the main one (and other than the pixels' own first name, which the namer may have renamed:
+    navy read as black is one colour, not two) holding :data:`grader.color.SECONDARY_SHARE` of
+    the garment."""
     dist = garment_color_names(rgb, mask)
     main, _ = main_and_secondary(dist)
+    read = main[0]  # the name the pixels give: where the namer overrules it, the same region
     if tagger.color_head is not None:
         with torch.no_grad():
             p = torch.softmax(tagger.color_head(
@@ -134,7 +137,7 @@ def _colors(tagger: Tagger, rgb: torch.Tensor,
         k = int(p.argmax())
         main = (tagger.color_classes[k], float(p[k]))
     rest = [(COLOR_NAMES[i], float(dist[i])) for i in dist.argsort(descending=True).tolist()
-            if COLOR_NAMES[i] != main[0]]
+            if COLOR_NAMES[i] not in (main[0], read)]
     second = rest[0] if rest and rest[0][1] >= SECONDARY_SHARE else None
     return main, second
 
