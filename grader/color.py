@@ -279,6 +279,14 @@ colour is named only where the garment is clearly two-coloured; on the hand-labe
 photos lower thresholds named wrong second colours more often than right ones."""
 
 
+def _white_point(rgb: torch.Tensor) -> torch.Tensor:
+    """``(3,)``: each channel's :data:`WHITE_PATCH_PERCENTILE` over the photo ``(3, H, W)``
+    (on at most about 20,000 pixels), the colour taken as white."""
+    flat = rgb.reshape(3, -1)
+    return torch.quantile(flat[:, :: max(1, flat.shape[1] // 20000)],
+                          WHITE_PATCH_PERCENTILE / 100.0, dim=1)
+
+
 def garment_color_names(rgb: torch.Tensor, garment: torch.Tensor | None = None) -> torch.Tensor:
     """The distribution over :data:`COLOR_NAMES` of a garment's pixels, white-balanced.
 
@@ -286,9 +294,7 @@ def garment_color_names(rgb: torch.Tensor, garment: torch.Tensor | None = None) 
     (from :func:`grader.mask.garment_mask`), or None for the border test. Returns
     ``(len(COLOR_NAMES),)`` summing to 1. Only the garment's pixels are named; the whole photo
     sets the white balance (:data:`WHITE_PATCH_PERCENTILE`)."""
-    flat = rgb.reshape(3, -1)
-    white = torch.quantile(flat[:, :: max(1, flat.shape[1] // 20000)],
-                           WHITE_PATCH_PERCENTILE / 100.0, dim=1).clamp_min(1e-3)
+    white = _white_point(rgb).clamp_min(1e-3)
     # Brightness: lift the brightest ordinary pixels towards white, at most MAX_GAIN times.
     # Tint: even out the channels only as far as MAX_TINT, so that a photo with nothing
     # white in it (a garment on a wooden floor) is not recoloured as if the floor were white.
@@ -337,10 +343,7 @@ def garment_color_features(rgb: torch.Tensor, garment: torch.Tensor) -> torch.Te
     garment = garment.bool()
     if not garment.any():
         garment = torch.ones_like(garment)
-    flat = rgb.reshape(3, -1)
-    white = torch.quantile(flat[:, :: max(1, flat.shape[1] // 20000)],
-                           WHITE_PATCH_PERCENTILE / 100.0, dim=1).clamp_min(0.2)
-    balanced = (rgb / white[:, None, None]).clamp(0.0, 1.0)
+    balanced = (rgb / _white_point(rgb).clamp_min(0.2)[:, None, None]).clamp(0.0, 1.0)
     background = ~garment[None]
     raw = color_features(rgb[None], background=background)[0]
     bal = color_features(balanced[None], background=background)[0]

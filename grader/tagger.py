@@ -50,6 +50,7 @@ from outfit.errors import ModelError, OutfitError
 
 from .backbones import IMAGENET_MEAN, IMAGENET_STD, Backbone, create_backbone
 from .checkpoint import read_plain_checkpoint, resolve_checkpoint
+from .color import GARMENT_FEATURE_DIM
 from .preprocess import Preprocessing, load_image_tensor, photo_to_array, to_float
 
 __all__ = ["TAGGER_FORMAT", "TAGGER_FORMAT_VERSION", "TAGGER_NAME", "TaggerConfig", "Tagger",
@@ -117,8 +118,6 @@ class Tagger(nn.Module):
                              if self.pattern_classes else None)
         # Colour names from the garment's pixels (grader.color.garment_color_features), not
         # from the trunk: a linear namer learnt from hand labels.
-        from .color import GARMENT_FEATURE_DIM
-
         self.color_classes = tuple(color_classes)
         self.color_head = (nn.Linear(GARMENT_FEATURE_DIM, len(self.color_classes))
                            if self.color_classes else None)
@@ -392,6 +391,43 @@ def _train(cfg: TaggerConfig) -> tuple[dict, Tagger]:
     return _finish(cfg, model, splits, classes, log, best_epoch, label_metrics, started, decoded)
 
 
+class _Epochs:
+    """The epochs of a tagger's training: their progress bar, their log rows, and the state of
+    the best one (highest validation accuracy, then lowest validation loss)."""
+
+    def __init__(self, cfg: TaggerConfig) -> None:
+        self.cfg = cfg
+        self.bar = tqdm(range(cfg.epochs), desc="tagger", disable=not cfg.progress,
+                        dynamic_ncols=True)
+        self.log: list[dict] = []
+        self.best = (-1.0, math.inf)
+        self.best_state: dict[str, torch.Tensor] = {}
+        self.best_epoch = 0
+
+    def end(self, model: nn.Module, epoch: int, total: float, right: int, steps: int,
+            valid_acc: float, valid_loss: float) -> None:
+        """Log epoch ``epoch`` (0-based) and keep the model's state if it is the best so far."""
+        cfg = self.cfg
+        row = {"epoch": epoch + 1, "loss": round(total / steps, 4),
+               "train_acc": round(right / (steps * cfg.batch_size), 4),
+               "valid_acc": round(valid_acc, 4), "valid_loss": round(valid_loss, 4)}
+        self.log.append(row)
+        if valid_acc > self.best[0] or (valid_acc == self.best[0] and valid_loss < self.best[1]):
+            self.best, self.best_epoch = (valid_acc, valid_loss), epoch + 1
+            self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        if cfg.progress:
+            self.bar.set_postfix(loss=row["loss"], valid=f"{valid_acc:.3f}",
+                                 best=f"{self.best[0]:.3f}")
+            tqdm.write(f"epoch {epoch + 1}/{cfg.epochs}: loss {row['loss']:.4f}  train acc "
+                       f"{row['train_acc']:.3f}  valid acc {valid_acc:.3f}")
+
+    def result(self) -> tuple[list[dict], dict[str, torch.Tensor], int]:
+        """(per-epoch log, best state, best epoch), once the epochs have run."""
+        self.bar.close()
+        assert self.best_state, "no epoch ran"
+        return self.log, self.best_state, self.best_epoch
+
+
 def _fit_end_to_end(cfg: TaggerConfig, model: Tagger, splits: dict[str, _Split],
                     classes: Sequence[str], device: torch.device,
                     gen: torch.Generator) -> tuple[list[dict], dict[str, torch.Tensor], int]:
@@ -408,11 +444,8 @@ def _fit_end_to_end(cfg: TaggerConfig, model: Tagger, splits: dict[str, _Split],
     counts = torch.bincount(train.labels, minlength=len(classes)).clamp_min(1).float()
     class_weight = counts ** -cfg.balance
     class_weight = (class_weight / (class_weight * counts).sum() * n).to(device)
-    log: list[dict] = []
-    best_acc, best_loss, best_state, best_epoch = -1.0, math.inf, None, 0
-    epochs_bar = tqdm(range(cfg.epochs), desc="tagger", disable=not cfg.progress,
-                      dynamic_ncols=True)
-    for epoch in epochs_bar:
+    epochs = _Epochs(cfg)
+    for epoch in epochs.bar:
         model.train()
         order = torch.randperm(n, generator=gen)
         total, right = 0.0, 0
@@ -435,23 +468,9 @@ def _fit_end_to_end(cfg: TaggerConfig, model: Tagger, splits: dict[str, _Split],
             sched.step()
             total += loss.item()
             right += int((logits.argmax(-1) == y).sum())
-        valid_acc, valid_loss = _accuracy(model, splits["validation"].images,
-                                          splits["validation"].labels)
-        row = {"epoch": epoch + 1, "loss": round(total / steps, 4),
-               "train_acc": round(right / (steps * cfg.batch_size), 4),
-               "valid_acc": round(valid_acc, 4), "valid_loss": round(valid_loss, 4)}
-        log.append(row)
-        if valid_acc > best_acc or (valid_acc == best_acc and valid_loss < best_loss):
-            best_acc, best_loss, best_epoch = valid_acc, valid_loss, epoch + 1
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        if cfg.progress:
-            epochs_bar.set_postfix(loss=row["loss"], valid=f"{valid_acc:.3f}",
-                                   best=f"{best_acc:.3f}")
-            tqdm.write(f"epoch {epoch + 1}/{cfg.epochs}: loss {row['loss']:.4f}  train acc "
-                       f"{row['train_acc']:.3f}  valid acc {valid_acc:.3f}")
-    epochs_bar.close()
-    assert best_state is not None
-    return log, best_state, best_epoch
+        epochs.end(model, epoch, total, right, steps,
+                   *_accuracy(model, splits["validation"].images, splits["validation"].labels))
+    return epochs.result()
 
 
 def _finish(cfg: TaggerConfig, model: Tagger, splits: dict[str, _Split], classes: Sequence[str],

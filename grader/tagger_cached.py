@@ -23,7 +23,6 @@ test photos.
 from __future__ import annotations
 
 import csv
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -112,6 +111,8 @@ def fit_cached(cfg: TaggerConfig, model: Tagger, splits: dict[str, _Split],
                gen: torch.Generator) -> tuple[list[dict], dict[str, torch.Tensor], int]:
     """Train ``model.trunk[model.frozen:]`` and the category head on cached views; returns
     (per-epoch log, best state dict, best epoch)."""
+    from .tagger import _Epochs
+
     if not 0 < model.frozen < len(model.trunk):
         raise OutfitError(f"--freeze {model.frozen} is outside the trunk's 1..{len(model.trunk) - 1} "
                           "modules", hint="efficientnet-lite0 trains well with --freeze 12")
@@ -122,9 +123,8 @@ def fit_cached(cfg: TaggerConfig, model: Tagger, splits: dict[str, _Split],
     rest = model.trunk[model.frozen:]
     train = splits["train"]
     cached = _cache_views(cfg, model, part, train.images, gen)
-    held = {name: (_through(part, model, to_float(sp.images)),
-                   _through(part, model, to_float(sp.images).flip(-1)))
-            for name, sp in splits.items() if name != "train"}
+    photos = to_float(splits["validation"].images)  # test photos are measured later, once
+    valid = (_through(part, model, photos), _through(part, model, photos.flip(-1)))
     _freeze_batchnorm(rest)
     params = [p for p in rest.parameters() if p.requires_grad]
     opt = torch.optim.AdamW([{"params": params, "lr": cfg.lr / 6},
@@ -134,12 +134,8 @@ def fit_cached(cfg: TaggerConfig, model: Tagger, splits: dict[str, _Split],
     steps = max(1, n // cfg.batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, [cfg.lr / 6, cfg.lr],
                                                 total_steps=steps * cfg.epochs, pct_start=0.1)
-    log: list[dict] = []
-    best = (-1.0, math.inf)
-    best_state: dict[str, torch.Tensor] = {}
-    best_epoch = 0
-    bar = tqdm(range(cfg.epochs), desc="tagger", disable=not cfg.progress, dynamic_ncols=True)
-    for epoch in bar:
+    epochs = _Epochs(cfg)
+    for epoch in epochs.bar:
         rest.train()
         _freeze_batchnorm(rest)
         model.dropout.train()
@@ -158,21 +154,9 @@ def fit_cached(cfg: TaggerConfig, model: Tagger, splits: dict[str, _Split],
             sched.step()
             total += loss.item()
             right += int((logits.argmax(-1) == y).sum())
-        valid_acc, valid_loss = _eval_cached(model, rest, held["validation"],
-                                             splits["validation"].labels)
-        row = {"epoch": epoch + 1, "loss": round(total / steps, 4),
-               "train_acc": round(right / (steps * cfg.batch_size), 4),
-               "valid_acc": round(valid_acc, 4), "valid_loss": round(valid_loss, 4)}
-        log.append(row)
-        if valid_acc > best[0] or (valid_acc == best[0] and valid_loss < best[1]):
-            best, best_epoch = (valid_acc, valid_loss), epoch + 1
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        if cfg.progress:
-            bar.set_postfix(loss=row["loss"], valid=f"{valid_acc:.3f}", best=f"{best[0]:.3f}")
-            tqdm.write(f"epoch {epoch + 1}/{cfg.epochs}: loss {row['loss']:.4f}  train acc "
-                       f"{row['train_acc']:.3f}  valid acc {valid_acc:.3f}")
-    bar.close()
-    return log, best_state, best_epoch
+        epochs.end(model, epoch, total, right, steps,
+                   *_eval_cached(model, rest, valid, splits["validation"].labels))
+    return epochs.result()
 
 
 # ----------------------------------------------------------------------------- pattern head

@@ -370,6 +370,6 @@ def auto_tag_files(paths: Sequence[str | os.PathLike], *, tagger: TaggerLike | N
         semantic = semantic_category_of(d.category)
         if semantic is not None:  # an unknown garment is left for the person to place
             member = [p for c, p in d.top if semantic_category_of(c) == semantic]
-            tags["semantic_category"] = (semantic, _prob(torch.tensor(sum(member))))
+            tags["semantic_category"] = (semantic, min(1.0, sum(member)))
         out[k] = AutoTags(tags, mask_to_png(d.mask), d.secondary_color)
     return [r for r in out if r is not None]
