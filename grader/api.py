@@ -25,6 +25,7 @@ from outfit.vocab import SLOTS
 from .checkpoint import load_checkpoint, save_checkpoint
 from .features import FeatureLayout, ItemFeatureNet
 from .model import OutfitGrader, create_grader
+from .named_groups import READS, NamedGroups
 from .preprocess import Preprocessing, load_image_tensor, to_float
 
 __all__ = ["GraderModel", "FeatureTable", "pad_outfits", "load_model", "slot_ids",
@@ -93,6 +94,8 @@ class GraderModel:
         self.grader = grader
         self.prep = prep
         self.meta: dict[str, Any] = dict(meta or {})
+        groups = self.meta.get("named_groups")
+        self.named_groups = NamedGroups.from_dict(groups) if groups else None
         self.device = torch.device(device)
         self.to(device)
 
@@ -128,14 +131,36 @@ class GraderModel:
             return torch.zeros(0, 15), torch.zeros(0, self.feature_net.trunk_dim)
         return torch.cat(colors), torch.cat(trunks)
 
+    @property
+    def closet_reads(self) -> str:
+        """How this model reads a person's photos (one of :data:`~grader.named_groups.READS`):
+        ``"tags"`` for a model trained on the synthetic world's drawings (it never saw a photo)
+        that keeps its training items' typical named groups, else ``"pixels"``. See
+        :mod:`grader.named_groups`."""
+        reads = self.meta.get("closet_reads", "pixels")
+        return "tags" if reads == "tags" and self.named_groups is not None else "pixels"
+
     @torch.no_grad()
     def item_table(self, items: Sequence[Item], *, images: torch.Tensor | None = None,
-                   cache_dir: Path | str | None = None) -> FeatureTable:
-        """Features of ``items`` (photos decoded unless ``images`` is given)."""
+                   cache_dir: Path | str | None = None, reads: str = "pixels") -> FeatureTable:
+        """Features of ``items`` (photos decoded unless ``images`` is given).
+
+        ``reads="tags"`` builds the colour, shape, pattern and style groups from each item's
+        category and its ``color`` and ``pattern`` attributes where the model knows the value
+        (:meth:`NamedGroups.read`), the rest from the photo; datasets are evaluated on pixels
+        (their attributes are the answers), a person's closet by :attr:`closet_reads`."""
+        if reads not in READS:
+            raise ModelError(f"unknown way to read photos {reads!r}", hint="use " + " or ".join(READS))
+        if reads == "tags" and self.named_groups is None:
+            raise ModelError("this model cannot read photos through their tags: it keeps no "
+                             "typical named groups (it was trained on data without colour and "
+                             "pattern attributes)", hint="read its photos as pixels")
         if images is None:
             images = load_image_tensor(items, self.prep, cache_dir=cache_dir)
         color, trunk = self.color_and_trunk(images)
         feats = self.feature_net.features_from(color.to(self.device), trunk.to(self.device)).cpu()
+        if reads == "tags":
+            feats, _ = self.named_groups.read(list(items), feats, self.layout)
         return FeatureTable(tuple(it.id for it in items), feats, slot_ids(items))
 
     # ------------------------------------------------------------------ scores

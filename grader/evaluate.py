@@ -62,9 +62,11 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 class ModelScorer:
     """A trained :class:`~grader.api.GraderModel` as an :class:`OutfitScorer`."""
 
-    def __init__(self, model, *, cache_dir: Path | str | None = None) -> None:
+    def __init__(self, model, *, cache_dir: Path | str | None = None,
+                 reads: str = "pixels") -> None:
         self.model = model.eval()
         self.cache_dir = cache_dir
+        self.reads = reads  # "tags": read the items' category, colour and pattern (see item_table)
         self.table = None
 
     @property
@@ -76,7 +78,7 @@ class ModelScorer:
         return float(self.model.grader.bias)
 
     def prepare(self, items: Sequence[Item]) -> None:
-        self.table = self.model.item_table(items, cache_dir=self.cache_dir)
+        self.table = self.model.item_table(items, cache_dir=self.cache_dir, reads=self.reads)
 
     def logits(self, outfits: Sequence[Sequence[str]]) -> np.ndarray:
         if self.table is None:

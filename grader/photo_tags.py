@@ -31,9 +31,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from data.images import load_image, to_rgb
+from outfit.domain import Item
 
 from .color import (
     COLOR_NAMES,
@@ -46,7 +48,8 @@ from .mask import garment_mask
 from .preprocess import Preprocessing, photo_to_array
 from .tagger import Tagger
 
-__all__ = ["PhotoTags", "describe_photos", "describe_images", "COLOR_SIDE", "TOP_K"]
+__all__ = ["PhotoTags", "describe_photos", "describe_images", "tagged_items", "photo_masks",
+           "square_mask", "COLOR_SIDE", "MASK_SQUARE", "TOP_K"]
 
 COLOR_SIDE = 192
 """Longest side (px) at which the mask and the colours are computed."""
@@ -76,6 +79,26 @@ def _small(image: Image.Image) -> Image.Image:
     return small
 
 
+MASK_SQUARE = 64
+"""Side of the square masks the tagger's pattern head reads (:func:`square_mask`)."""
+
+
+def square_mask(mask: np.ndarray, side: int = MASK_SQUARE) -> torch.Tensor:
+    """A garment mask ``(h, w)`` of a photo -> ``(1, side, side)`` float, padded to a square
+    the way :func:`grader.preprocess.photo_to_array` pads the photo (centred), then resized."""
+    h, w = mask.shape
+    n = max(h, w)
+    square = torch.zeros(1, 1, n, n)
+    top, left = (n - h) // 2, (n - w) // 2
+    square[0, 0, top:top + h, left:left + w] = torch.from_numpy(mask.astype(np.float32))
+    return F.interpolate(square, size=(side, side), mode="area")[0]
+
+
+def photo_masks(images: Sequence[Image.Image]) -> list[np.ndarray]:
+    """The garment mask of each photo, at :data:`COLOR_SIDE` (what colour and pattern read)."""
+    return [garment_mask(_small(im)) for im in images]
+
+
 def describe_images(images: Sequence[Image.Image], tagger: Tagger | None = None) -> list[PhotoTags]:
     """:class:`PhotoTags` for each PIL image, in order."""
     if tagger is None:
@@ -86,11 +109,12 @@ def describe_images(images: Sequence[Image.Image], tagger: Tagger | None = None)
         return []
     prep = Preprocessing(tagger.prep.image_size)
     batch = torch.from_numpy(np.stack([photo_to_array(to_rgb(im), prep) for im in images]))
-    cat_probs, pat_probs = tagger.predict(batch)
+    masks = photo_masks(images)
+    cat_probs, pat_probs = tagger.predict(batch, masks=torch.stack([square_mask(m) for m in masks]))
     out = []
     for k, image in enumerate(images):
         small = _small(image)
-        mask = garment_mask(small)
+        mask = masks[k]
         rgb = torch.from_numpy(np.asarray(small, dtype=np.uint8).copy()).permute(2, 0, 1).float() / 255
         (color, share), second = _colors(tagger, rgb, torch.from_numpy(mask))
         top_p, top_i = cat_probs[k].topk(min(TOP_K, len(tagger.classes)))
@@ -144,3 +168,23 @@ def _colors(tagger: Tagger, rgb: torch.Tensor,
 
 def _prob(value: float | torch.Tensor) -> float:
     return min(1.0, max(0.0, float(value)))
+
+
+def tagged_items(items: Sequence[Item], tagger: Tagger | None = None) -> list[Item]:
+    """``items`` as the tagger sees their photos: category (and so slot), ``color`` and
+    ``pattern`` from :func:`describe_photos`, other attributes kept. This is what a person's
+    closet holds before anyone corrects a tag (the "taggers in the loop" of an evaluation)."""
+    from data.folder import category_for
+
+    described = describe_photos([it.image for it in items], tagger)
+    out = []
+    for it, d in zip(items, described, strict=True):
+        category, semantic = category_for(d.category)
+        attrs = {**it.attributes, "color": d.color}
+        if d.pattern is not None:
+            attrs["pattern"] = d.pattern
+        else:
+            attrs.pop("pattern", None)
+        out.append(Item(id=it.id, category=category, semantic_category=semantic,
+                        image=it.image, name=it.name, attributes=attrs))
+    return out

@@ -101,7 +101,8 @@ class Tagger(nn.Module):
 
     def __init__(self, classes: Sequence[str], *, backbone: str = "small", weights: str = "none",
                  image_size: int = 96, dropout: float = 0.0, frozen: int = 0,
-                 pattern_classes: Sequence[str] = (), color_classes: Sequence[str] = ()) -> None:
+                 pattern_classes: Sequence[str] = (), color_classes: Sequence[str] = (),
+                 pattern_layer: int | None = None, pattern_in: int | None = None) -> None:
         super().__init__()
         self.classes = tuple(classes)
         self.backbone_name = backbone
@@ -114,7 +115,11 @@ class Tagger(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.shape_head = nn.Linear(bb.out_dim, len(self.classes))
         self.pattern_classes = tuple(pattern_classes)
-        self.pattern_head = (nn.Linear(bb.out_dim, len(self.pattern_classes))
+        # The pattern head reads the embedding and, with ``pattern_layer``, the mean and spread
+        # of that trunk module's channels over the garment (texture statistics: a stripe or a
+        # print shows in mid-level channels that the category-tuned embedding averages away).
+        self.pattern_layer = pattern_layer
+        self.pattern_head = (nn.Linear(pattern_in or bb.out_dim, len(self.pattern_classes))
                              if self.pattern_classes else None)
         # Colour names from the garment's pixels (grader.color.garment_color_features), not
         # from the trunk: a linear namer learnt from hand labels.
@@ -137,6 +142,37 @@ class Tagger(nn.Module):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.shape_head(self.dropout(self.embed(images)))
 
+    def embed_with_texture(self, images: torch.Tensor, layer: int | None,
+                           masks: torch.Tensor | None = None
+                           ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The embedding ``(B, trunk_dim)`` and, for ``layer`` (an index into the trunk, which
+        must then be a plain sequence of modules), the per-channel mean and standard deviation
+        of that module's output over the garment ``(B, 2 * channels)``. ``masks``: ``(B, 1,
+        M, M)`` in [0, 1] over the padded square photo (None: the whole photo)."""
+        if layer is None:
+            return self.embed(images), None
+        trunk = self._fused.get("trunk") if not self.training else None
+        if trunk is None:
+            trunk = self.trunk
+        h, texture = (images - self.mean) / self.std, None
+        for i, module in enumerate(trunk):
+            h = module(h)
+            if i == layer:
+                w = (torch.ones_like(h[:, :1]) if masks is None
+                     else F.interpolate(masks.to(h.dtype), size=h.shape[-2:], mode="area"))
+                total = w.sum((2, 3)).clamp(min=1e-3)
+                mean = (h * w).sum((2, 3)) / total
+                var = ((h - mean[..., None, None]) ** 2 * w).sum((2, 3)) / total
+                texture = torch.cat([mean, var.sqrt()], 1)
+        return h, texture
+
+    def pattern_input(self, images: torch.Tensor, masks: torch.Tensor | None = None
+                      ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The embedding and what the pattern head reads (the embedding, plus the texture
+        statistics of :attr:`pattern_layer` where it is set)."""
+        emb, texture = self.embed_with_texture(images, self.pattern_layer, masks)
+        return emb, emb if texture is None else torch.cat([emb, texture], 1)
+
     def fuse(self) -> Tagger:
         """Fold the trunk's batch norms for inference (only for backbones that support it);
         call again after changing the weights."""
@@ -154,10 +190,12 @@ class Tagger(nn.Module):
         return self.predict(images, batch_size=batch_size, flip=flip)[0]
 
     @torch.no_grad()
-    def predict(self, images: torch.Tensor, *, batch_size: int = 64,
-                flip: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def predict(self, images: torch.Tensor, *, batch_size: int = 64, flip: bool = True,
+                masks: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Category probabilities ``(N, C)`` and pattern probabilities ``(N, P)`` (``None``
-        without a pattern head), each averaged over the photo and its mirror image."""
+        without a pattern head), each averaged over the photo and its mirror image. ``masks``
+        ``(N, 1, M, M)``: where the garment is in each padded photo (for the pattern head's
+        texture statistics; None: everywhere)."""
         was_training = self.training
         self.eval()
         device = self.mean.device
@@ -165,12 +203,15 @@ class Tagger(nn.Module):
         try:
             for s in range(0, len(images), batch_size):
                 x = to_float(images[s:s + batch_size]).to(device)
-                views = [x, x.flip(-1)] if flip else [x]
-                feats = [self.embed(v) for v in views]
-                cats.append(sum(F.softmax(self.shape_head(f), -1) for f in feats).cpu() / len(feats))
+                m = None if masks is None else masks[s:s + batch_size].to(device)
+                views = [(x, m), (x.flip(-1), None if m is None else m.flip(-1))] if flip else [(x, m)]
+                feats = [self.pattern_input(v, vm) if self.pattern_head is not None
+                         else (self.embed(v), None) for v, vm in views]
+                cats.append(sum(F.softmax(self.shape_head(e), -1) for e, _ in feats).cpu()
+                            / len(feats))
                 if self.pattern_head is not None:
-                    pats.append(sum(F.softmax(self.pattern_head(f), -1)
-                                    for f in feats).cpu() / len(feats))
+                    pats.append(sum(F.softmax(self.pattern_head(p), -1)
+                                    for _, p in feats).cpu() / len(feats))
         finally:
             self.train(was_training)
         cat = torch.cat(cats) if cats else torch.zeros(0, len(self.classes))
@@ -187,6 +228,7 @@ class Tagger(nn.Module):
                 "backbone": self.backbone_name, "preprocessing": self.prep.to_dict(),
                 "classes": list(self.classes), "base_weights": self.base_weights,
                 "frozen": self.frozen, "pattern_classes": list(self.pattern_classes),
+                "pattern_layer": self.pattern_layer,
                 "color_classes": list(self.color_classes),
                 "state_dict": _half(state),
                 **self.meta}
@@ -542,7 +584,10 @@ def load_tagger(path: Path | str, device: str = "cpu") -> Tagger:
         model = Tagger([str(c) for c in ckpt["classes"]], backbone=str(ckpt["backbone"]),
                        image_size=prep.image_size, weights=base if frozen else "none",
                        frozen=frozen, pattern_classes=[str(c) for c in ckpt.get("pattern_classes", [])],
-                       color_classes=[str(c) for c in ckpt.get("color_classes", [])])
+                       color_classes=[str(c) for c in ckpt.get("color_classes", [])],
+                       pattern_layer=ckpt.get("pattern_layer"),
+                       pattern_in=(int(ckpt["state_dict"]["pattern_head.weight"].shape[1])
+                                   if "pattern_head.weight" in ckpt["state_dict"] else None))
         missing, unexpected = model.load_state_dict(ckpt["state_dict"], strict=False)
         missing = [k for k in missing if not (frozen and base == "imagenet" and _in_prefix(k, frozen))]
         if missing or unexpected:

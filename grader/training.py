@@ -35,6 +35,7 @@ from data.loaders import load_dataset
 from outfit.errors import OutfitError
 
 from .api import GraderModel, feature_statistics, pad_outfits, slot_ids
+from .named_groups import named_groups_from
 from .checkpoint import CHECKPOINT_NAME, save_checkpoint
 from .distributed import Dist
 from .features import ItemFeatureNet
@@ -329,6 +330,17 @@ def _train_heads_on_cache(cfg: TrainConfig, fn: ItemFeatureNet, images: torch.Te
                     "shape_acc": right / max(1, steps * batch), "cached_trunk": True})
 
 
+def _drawn(dataset: str) -> bool:
+    """Whether ``dataset`` is a synthetic world (its photos are drawings)."""
+    from data.synth.writer import GENERATOR
+
+    try:
+        summary = json.loads((Path(dataset) / "world.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(summary, dict) and summary.get("generator") == GENERATOR
+
+
 def _load_split(cfg: TrainConfig, split: str) -> Dataset:
     return load_dataset(cfg.dataset, split=split, version=cfg.version)
 
@@ -501,6 +513,12 @@ def _train(cfg: TrainConfig, dist: Dist) -> tuple[dict, GraderModel]:
     model.meta = {"metrics": card["metrics"], "data": card["data"], "created": card["created"],
                   "train_config": card["config"],
                   "feature_reference": feature_statistics(train_feats, categories[:n_train])}
+    groups = named_groups_from(items[:n_train], train_feats, fn.layout)
+    if groups is not None:  # the model can read a person's photos through their tags
+        model.meta["named_groups"] = groups.to_dict()
+        model.named_groups = groups
+    # A model that learnt from drawings reads a person's photos by their tags.
+    model.meta["closet_reads"] = "tags" if groups is not None and _drawn(cfg.dataset) else "pixels"
     if dist.is_main:
         save_checkpoint(out / CHECKPOINT_NAME, model.to_checkpoint())
         tmp = out / "card.json.tmp"

@@ -343,7 +343,8 @@ def recommend(closet_path: Path | None, model_path: Path, pinned: tuple[str, ...
     recs = search(closet, model, k=k, beam=beam_width, pinned=pinned, excluded=excluded,
                   constraints={"season": season, "occasion": occasion}, diversity=diversity,
                   reroll=reroll, strategy=strategy, cache_dir=cache_dir,
-                  index_dir=instance_dir() / "indexes")
+                  index_dir=instance_dir() / "indexes",
+                  features=_closet_features(model, closet, closet_path, cache_dir))
     if as_json:
         click.echo(json.dumps({"closet": str(closet_path), "items": len(closet),
                                "model": str(model_path), "strategy": strategy,
@@ -352,6 +353,16 @@ def recommend(closet_path: Path | None, model_path: Path, pinned: tuple[str, ...
     click.echo(f"{len(recs)} outfits from {len(closet)} items ({strategy} search)")
     for n, r in enumerate(recs, 1):
         click.echo(f"{n:>2}. {r.score:.3f}  " + "  +  ".join(it.label for it in r.items))
+
+
+def _closet_features(model, closet, closet_path: Path, cache_dir: Path | None):
+    """The closet's item features: a folder of a person's photos is read the way the model
+    reads a person's closet (by their tags for a model trained on drawings, see
+    :attr:`grader.api.GraderModel.closet_reads`); a dataset's items by their pixels."""
+    from data import detect_format
+
+    reads = model.closet_reads if detect_format(closet_path) == "folder" else "pixels"
+    return model.item_table(list(closet.items), cache_dir=cache_dir, reads=reads)
 
 
 @cli.command("explain")
@@ -396,7 +407,7 @@ def explain_command(model_path: Path, item_ids: str, closet_path: Path | None, m
     closet, _ = load_closet(closet_path)
     items = [closet.get(i) for i in ids]
     model = load_model(model_path)
-    features = model.item_table(list(closet.items), cache_dir=cache_dir)
+    features = _closet_features(model, closet, closet_path, cache_dir)
     att = attribute(items, model, method, features=features)
     why = reasons(att)
     advice = suggest(items, closet, model, features=features, attribution=att, k=k)

@@ -41,3 +41,21 @@ def tiny_model(tiny_world, tmp_path_factory):
     train(TrainConfig(dataset=str(tiny_world), out=str(out), image_size=32, feature_epochs=2,
                       epochs=3, batch_size=64, progress=False, seed=0))
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_photo_model(tiny_world, tmp_path_factory):
+    """The tiny model's recipe trained on a copy of the tiny world that does not say it is a
+    synthetic world (as a Polyvore folder of real photos would not): a model that reads a
+    closet's photos by their pixels (:attr:`grader.api.GraderModel.closet_reads`)."""
+    import shutil
+
+    from grader import TrainConfig, train
+
+    data = tmp_path_factory.mktemp("tiny-photos") / "data"
+    shutil.copytree(tiny_world, data, ignore=shutil.ignore_patterns("world.json",
+                                                                   ".synthetic-world"))
+    out = tmp_path_factory.mktemp("tiny-photo-model")
+    train(TrainConfig(dataset=str(data), out=str(out), image_size=32, feature_epochs=2,
+                      epochs=3, batch_size=64, progress=False, seed=0))
+    return out

@@ -168,7 +168,7 @@ def explain_outfit(svc: Services, ids: Sequence[str], method: str = DEFAULT_METH
     outfit = Outfit(tuple(items))
     return {"score": round(float(att.score), 6), "logit": round(float(att.logit), 6),
             "method": method, "items": [_item(it) for it in items],
-            "complete": outfit.complete, "open_slots": list(outfit.open_slots()),
+            "reads": model.closet_reads, "complete": outfit.complete, "open_slots": list(outfit.open_slots()),
             "attribution": attribution, "reasons": reasons(att),
             "suggestion": {**suggestion.to_dict(), "sentence": suggestion.sentence()}}
 
@@ -195,6 +195,12 @@ def _pixel_maps(svc: Services, ids: Sequence[str], method: str) -> PixelMaps:
     _check_method(method, pixel_methods())
     wearable_items(items)
     model, key = active_model(svc)
+    if model.closet_reads == "tags":
+        raise OutfitError("the active model reads the closet's photos through their tags "
+                          "(category, colour, pattern), not their pixels: a pixel map would "
+                          "explain a score it did not give",
+                          hint="the bars of the explanation say which tag of which item counts; "
+                               "a model trained on real photos has pixel maps")
     cache_key = (key, tuple(ids), method)
     with _maps_lock:
         if cache_key in _maps:

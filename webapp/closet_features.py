@@ -30,6 +30,14 @@ if TYPE_CHECKING:
 __all__ = ["ClosetFeatures"]
 
 
+def _described_as(item: Item) -> tuple[str, ...]:
+    """What a model reading by tags reads of an item besides its photo: a row computed for
+    other tags is stale (the store drops its cached rows when tags change; this catches a row
+    kept in memory while another process changed them)."""
+    return (item.category, item.semantic_category, str(item.attributes.get("color") or ""),
+            str(item.attributes.get("pattern") or ""))
+
+
 class ClosetFeatures:
     """Item features per model for one store (see the module)."""
 
@@ -38,6 +46,7 @@ class ClosetFeatures:
         self._lock = threading.Lock()
         self._key: str | None = None
         self._rows: dict[str, np.ndarray] = {}
+        self._described: dict[str, tuple[str, ...]] = {}
         self.computed = 0  # photos featurised by a model since the start (for tests and logs)
 
     def _vanished(self, items: Sequence[Item]) -> None:
@@ -62,7 +71,10 @@ class ClosetFeatures:
         items = list({it.id: it for it in items}.values())
         with self._lock:
             if key != self._key:
-                self._key, self._rows = key, {}
+                self._key, self._rows, self._described = key, {}, {}
+            for it in items:
+                if self._described.get(it.id, _described_as(it)) != _described_as(it):
+                    self._rows.pop(it.id, None)
             missing = [it.id for it in items if it.id not in self._rows]
             if missing:
                 # An item deleted since the closet was read keeps its place in this table (a
@@ -73,9 +85,9 @@ class ClosetFeatures:
                 try:
                     if run_lock is not None:
                         with run_lock:
-                            fresh = model.item_table(todo)
+                            fresh = model.item_table(todo, reads=model.closet_reads)
                     else:
-                        fresh = model.item_table(todo)
+                        fresh = model.item_table(todo, reads=model.closet_reads)
                 except ImageError:
                     self._vanished(todo)
                     raise
@@ -84,6 +96,7 @@ class ClosetFeatures:
                 self.store.put_features(key, vectors, skip_missing=True)
                 self._rows.update(vectors)
                 self.computed += len(todo)
+            self._described.update((it.id, _described_as(it)) for it in items)
             feats = (torch.from_numpy(np.stack([self._rows[it.id] for it in items]))
                      if items else torch.zeros(0, model.layout.dim))
         return FeatureTable(tuple(it.id for it in items), feats.float(), slot_ids(items))

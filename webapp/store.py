@@ -279,6 +279,8 @@ class Store:
         with self._tx(write=True) as conn:
             self._get(conn, item_id)
             conn.execute(f"UPDATE items SET {', '.join(sets)} WHERE id = ?", (*params, item_id))
+            if set(tags) & set(TAGS):
+                _forget_features(conn, item_id)
             return self._get(conn, item_id)
 
     def set_auto_tags(self, item_id: str,
@@ -290,10 +292,14 @@ class Store:
         clean = {t: (_tag_value(t, v), _confidence(t, c)) for t, (v, c) in tags.items()}
         with self._tx(write=True) as conn:
             current = self._get(conn, item_id)
+            changed = False
             for tag, (value, conf) in clean.items():
                 if not getattr(current, f"{tag}_edited"):
                     conn.execute(f"UPDATE items SET {tag} = ?, {tag}_confidence = ?, "
                                  "updated_at = ? WHERE id = ?", (value, conf, _now(), item_id))
+                    changed = changed or getattr(current, tag) != value
+            if changed:
+                _forget_features(conn, item_id)
             return self._get(conn, item_id)
 
     def set_in_wash(self, item_id: str, in_wash: bool) -> ItemRecord:
@@ -534,3 +540,9 @@ class Store:
         return {"moved": moved, "kept_young": young,
                 "lost_and_found": str(self.folder / LOST_AND_FOUND / stamp) if moved else None,
                 "ok": after["ok"], "report": after}
+
+
+def _forget_features(conn, item_id: str) -> None:
+    """Drop an item's cached feature rows (every model): a model that reads photos by their
+    tags (:attr:`grader.api.GraderModel.closet_reads`) must see the new ones."""
+    conn.execute("DELETE FROM features WHERE item_id = ?", (item_id,))

@@ -25,6 +25,7 @@ __all__ = [
     "SEASONS",
     "ALL_SEASON",
     "clash",
+    "rule_color",
 ]
 
 # name -> the RGB of its typical shade (each photo jitters it a little).
@@ -79,3 +80,17 @@ PATTERN_WORDS: dict[str, str] = {
 def clash(a: str, b: str) -> bool:
     """Whether colours ``a`` and ``b`` clash (neutrals never do)."""
     return frozenset((a, b)) in CLASHES
+
+
+# Categories whose blue is denim: a stylist counts blue jeans as a neutral, as the synthetic
+# world's own jeans are ("denim"). Real photos are labelled with the 13 colour names of the
+# tagger (no "denim"), so their blue trousers and shorts are read as denim.
+DENIM_CATEGORIES: frozenset[str] = frozenset({"pants", "jeans", "shorts", "leggings"})
+
+
+def rule_color(category: str, color: str) -> str:
+    """The colour the rules see for an item of ``category`` named ``color``: blue trousers,
+    jeans and shorts are ``"denim"`` (a neutral); everything else as named."""
+    if color == "blue" and category.strip().lower() in DENIM_CATEGORIES:
+        return "denim"
+    return color

@@ -134,8 +134,12 @@ def test_explain_needs_the_csrf_token(app_factory, tiny_model, photo, token_of):
 # ----------------------------------------------------------------------------- heat maps
 
 
-def test_heatmap_is_a_png_of_the_photo(mclient, ids):
+def test_heatmap_is_a_png_of_the_photo(app_factory, tiny_photo_model, photo):
+    pclient = app_factory(MODEL=tiny_photo_model).test_client()  # a model that reads pixels
+    ids = _closet(pclient, photo)
     outfit = _outfit(ids, "top", "bottom", "shoes")
+    assert pclient.post("/api/v1/explain", json={"items": outfit}).json["reads"] == "pixels"
+    mclient = pclient
     for name in ("top", "bottom"):
         r = mclient.get("/api/v1/explain/heatmap", query_string={
             "items": ",".join(outfit), "item": ids[name], "method": "gradcam"})
@@ -161,6 +165,36 @@ def test_heatmap_errors(mclient, ids):
     assert "gradcam" in err["hint"]
     _envelope(get("/api/v1/explain/heatmap", query_string={"items": outfit}), 422)
     _envelope(get("/api/v1/explain/heatmap", query_string={"item": ids["top"]}), 422)
+
+
+def test_a_model_trained_on_drawings_reads_the_tags_and_has_no_heatmap(model_app, mclient, ids):
+    outfit = _outfit(ids, "top", "bottom", "shoes")
+    body = mclient.post("/api/v1/explain", json={"items": outfit}).json
+    assert body["reads"] == "tags"
+    err = _envelope(mclient.get("/api/v1/explain/heatmap", query_string={
+        "items": ",".join(outfit), "item": ids["top"], "method": "gradcam"}), 400)
+    assert "tags" in err["message"] and "pixel" in err["message"]
+    html = mclient.get("/builder", query_string={"items": ",".join(outfit)}).get_data(as_text=True)
+    assert '<p class="note" id="reads-tags" >' in html or 'id="reads-tags" >' in html
+    assert 'id="photo-tools" hidden' in html
+
+
+def test_a_corrected_tag_changes_what_the_model_reads(model_app, mclient, ids):
+    svc = model_app.extensions["outfit"]
+    outfit = _outfit(ids, "top", "bottom", "shoes")
+    before = mclient.post("/api/v1/explain", json={"items": outfit}).json
+    model, key = svc.model.get(), svc.model.key
+    groups = model.named_groups
+    color = model.layout.slice("color")
+    assert ids["top"] in svc.store.features(key, [ids["top"]])
+    for name, value in (("top", "red"), ("bottom", "green")):  # red with green: a clash
+        r = mclient.patch(f"/api/v1/items/{ids[name]}", json={"color": value})
+        assert r.status_code == 200, r.json
+    assert ids["top"] not in svc.store.features(key, [ids["top"]])  # the stale row is gone
+    after = mclient.post("/api/v1/explain", json={"items": outfit}).json
+    row = svc.store.features(key, [ids["top"]])[ids["top"]]
+    assert row[color] == pytest.approx(groups.color["red"], abs=1e-5)
+    assert after["score"] != before["score"]
 
 
 # ----------------------------------------------------------------------------- the page

@@ -132,9 +132,10 @@ def _models_home(home: Path, tiny_model: Path, tiny_world: Path) -> None:
 
 
 @pytest.fixture
-def world(seed, app_factory, tmp_path, tiny_model, tiny_world):
+def world(seed, app_factory, tmp_path, tiny_model, tiny_world, tiny_photo_model):
     """``world(kind, config)``: ``closet`` (a copy of the seed, no model), ``model`` (the same
-    with the tiny model) or ``models`` (the models, evaluation, diagnostics and job of
+    with the tiny model, which reads photos by their tags), ``photo-model`` (the same with a
+    model that reads pixels) or ``models`` (the models, evaluation, diagnostics and job of
     :func:`_models_home`, the tiny world as data root)."""
 
     def make(kind: str, config: dict[str, Any]) -> World:
@@ -149,6 +150,8 @@ def world(seed, app_factory, tmp_path, tiny_model, tiny_world):
             shutil.copytree(seed_home, home)
             if kind == "model":
                 config = {"MODEL": tiny_model, **config}
+            elif kind == "photo-model":
+                config = {"MODEL": tiny_photo_model, **config}
         app = app_factory(OUTFIT_HOME=home, **config)
         datasets = list_datasets(list(app.extensions["outfit"].data_roots))
         if datasets:
@@ -366,8 +369,10 @@ API_CASES = [
          code="not_found"),
     case("POST", f"{API}/explain", 422, kw={"json": {"items": []}}, code="validation_error"),
     case("POST", f"{API}/explain", 503, kw={"json": OUTFIT}, code="model_unavailable"),
-    case("GET", f"{API}/explain/heatmap", 200, HEATMAP + "{top}", world="model",
+    case("GET", f"{API}/explain/heatmap", 200, HEATMAP + "{top}", world="photo-model",
          mimetype="image/png"),
+    case("GET", f"{API}/explain/heatmap", 400, HEATMAP + "{top}", world="model",
+         code="bad_request", note="a model that reads tags has no pixel maps"),
     case("GET", f"{API}/explain/heatmap", 400, HEATMAP + "{bare}", world="model",
          code="bad_request", note="item not in the outfit"),
     case("GET", f"{API}/explain/heatmap", 404,

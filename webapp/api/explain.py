@@ -119,6 +119,10 @@ class ExplanationSchema(ma.Schema):
     logit = fields.Float(required=True)
     method = fields.String(required=True)
     items = fields.List(fields.Nested(OutfitItemSchema), required=True)
+    reads = fields.String(required=True, metadata={
+        "description": "How the active model read the photos: 'tags' (a model trained on "
+                       "drawings reads each item's category, colour and pattern; no pixel maps) "
+                       "or 'pixels'"})
     complete = fields.Boolean(required=True, metadata={
         "description": "A main shape (top and bottom, or a one-piece, with or without outerwear) "
                        "and shoes"})

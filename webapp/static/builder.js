@@ -80,8 +80,17 @@
     });
   }
 
+  // A model that reads photos by their tags has no pixel maps: say so instead of the tools.
+  function applyReads(reads) {
+    var byTags = reads === "tags";
+    document.getElementById("reads-tags").hidden = !byTags;
+    document.getElementById("photo-tools").hidden = byTags;
+    if (byTags) { toggle.checked = false; }
+  }
+
   function render(data) {
     current = data;
+    applyReads(data.reads);
     var att = data.attribution;
     document.getElementById("score").textContent = pct(data.score);
     document.getElementById("logit").textContent = signed(data.logit);
