@@ -44,7 +44,8 @@ from .synth.attributes import CLASHES, HUES, NEUTRALS, PATTERNS, SOLID, rule_col
 from .synth.questions import make_questions
 from .synth.rules import RULES, truth
 
-__all__ = ["RealItem", "read_labelled_photos", "make_real_world", "GENERATOR", "RULES_USED"]
+__all__ = ["read_labelled_photos", "make_real_world", "random_outfits", "GENERATOR",
+           "RULES_USED"]
 
 GENERATOR = "outfit real-photo world"
 GENERATOR_VERSION = 1
@@ -56,17 +57,19 @@ _SHAPES = ((("outer", "upper", "lower"), 0.3), (("upper", "lower"), 0.4),
            (("outer", "full"), 0.1), (("full",), 0.2))
 _COLORS = NEUTRALS | frozenset(HUES)
 
-RealItem = Item
-
 
 def _item_id(rel: str) -> str:
     return "r" + hashlib.sha1(rel.encode("utf-8")).hexdigest()[:11]
 
 
-def read_labelled_photos(photos: Path | str, labels: Path | str) -> dict[str, list[Item]]:
+def read_labelled_photos(photos: Path | str, labels: Path | str, *,
+                         flat: bool = False) -> dict[str, list[Item]]:
     """The labelled photos as items, per split (``train``, ``valid``, ``test``; see the
     module). ``labels`` is a CSV with columns ``file`` (relative to ``photos``), ``main_color``
-    and ``pattern``; rows naming a missing photo raise :class:`MissingFileError`."""
+    and ``pattern``; rows naming a missing photo raise :class:`MissingFileError`. With
+    ``flat``, ``photos`` is one folder of some of the labelled photos under their own names
+    (as the demo closet's ``data/demo_closet/photos``): rows whose photo is not there are
+    left out."""
     photos, labels = Path(photos), Path(labels)
     if not labels.is_file():
         raise MissingFileError(labels, "labels CSV")
@@ -80,8 +83,10 @@ def read_labelled_photos(photos: Path | str, labels: Path | str) -> dict[str, li
                                 "not in the vocabulary",
                                 hint="colours: " + ", ".join(sorted(_COLORS))
                                 + "; patterns: " + ", ".join(PATTERNS))
-            path = photos / rel
+            path = photos / (Path(rel).name if flat else rel)
             if not path.is_file():
+                if flat:
+                    continue
                 raise MissingFileError(path, "labelled photo",
                                        hint=f"named on line {n} of {labels}")
             top, folder = Path(rel).parts[0], Path(rel).parent.name
@@ -147,6 +152,25 @@ def _sample_outfits(items: list[Item], n: int, rng: random.Random) -> list[list[
         seen.add(key)
         outfits.append([it.id for it in picked])
     return outfits
+
+
+def random_outfits(items: list[Item], n: int, rng: random.Random) -> list[list[Item]]:
+    """``n`` complete outfits drawn at random from ``items`` (one of the four main shapes,
+    shoes, a hat now and then), whatever the rules say: the outfits a closet could make,
+    good and bad, as a search meets them."""
+    by_slot: dict[str, list[Item]] = defaultdict(list)
+    for it in items:
+        by_slot[it.slot].append(it)
+    shapes = [(s, w) for s, w in _SHAPES if all(by_slot.get(x) for x in s)]
+    if not shapes or not by_slot.get("shoes"):
+        return []
+    out = []
+    for _ in range(n):
+        shape = rng.choices([s for s, _ in shapes], [w for _, w in shapes])[0]
+        slots = [*shape, "shoes"] + ([ACCESSORY] if by_slot.get(ACCESSORY)
+                                     and rng.random() < _HAT_SHARE else [])
+        out.append([rng.choice(by_slot[slot]) for slot in slots])
+    return out
 
 
 def _dump(path: Path, obj, indent: int | None = 1) -> None:

@@ -140,6 +140,18 @@ class GraderModel:
         reads = self.meta.get("closet_reads", "pixels")
         return "tags" if reads == "tags" and self.named_groups is not None else "pixels"
 
+    def for_closet(self) -> GraderModel:
+        """Ready to grade a person's closet: a model that reads a closet by its tags takes its
+        closet calibration (:mod:`grader.closet_calibration`) as its temperature and bias, so
+        every score shown (search, explanations, suggestions) is calibrated for real photos.
+        The logits, and so the explainer's points, are unchanged. Returns ``self``."""
+        cal = self.meta.get("closet_calibration")
+        if self.closet_reads == "tags" and cal:
+            with torch.no_grad():
+                self.grader.log_temperature.fill_(float(np.log(cal["temperature"])))
+                self.grader.bias.fill_(float(cal["bias"]))
+        return self
+
     @torch.no_grad()
     def item_table(self, items: Sequence[Item], *, images: torch.Tensor | None = None,
                    cache_dir: Path | str | None = None, reads: str = "pixels") -> FeatureTable:

@@ -517,8 +517,17 @@ def _train(cfg: TrainConfig, dist: Dist) -> tuple[dict, GraderModel]:
     if groups is not None:  # the model can read a person's photos through their tags
         model.meta["named_groups"] = groups.to_dict()
         model.named_groups = groups
-    # A model that learnt from drawings reads a person's photos by their tags.
+    # A model that learnt from drawings reads a person's photos by their tags, and its scores
+    # there are calibrated on real photos with known answers.
     model.meta["closet_reads"] = "tags" if groups is not None and _drawn(cfg.dataset) else "pixels"
+    if model.closet_reads == "tags":
+        from .closet_calibration import fit_closet_calibration
+
+        report("finishing", message="calibrating on real photos", force=True)
+        calibration = fit_closet_calibration(model)
+        if calibration is not None:
+            model.meta["closet_calibration"] = calibration
+            card["closet_calibration"] = calibration
     if dist.is_main:
         save_checkpoint(out / CHECKPOINT_NAME, model.to_checkpoint())
         tmp = out / "card.json.tmp"

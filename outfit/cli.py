@@ -358,10 +358,13 @@ def recommend(closet_path: Path | None, model_path: Path, pinned: tuple[str, ...
 def _closet_features(model, closet, closet_path: Path, cache_dir: Path | None):
     """The closet's item features: a folder of a person's photos is read the way the model
     reads a person's closet (by their tags for a model trained on drawings, see
-    :attr:`grader.api.GraderModel.closet_reads`); a dataset's items by their pixels."""
+    :attr:`grader.api.GraderModel.closet_reads`, with its closet calibration); a dataset's
+    items by their pixels."""
     from data import detect_format
 
-    reads = model.closet_reads if detect_format(closet_path) == "folder" else "pixels"
+    reads = "pixels"
+    if detect_format(closet_path) == "folder":
+        reads = model.for_closet().closet_reads
     return model.item_table(list(closet.items), cache_dir=cache_dir, reads=reads)
 
 

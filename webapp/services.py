@@ -99,7 +99,7 @@ class ActiveModel:
 
                 try:
                     key = model_key(self.path)
-                    self._model = load_model(self.path)
+                    self._model = load_model(self.path).for_closet()
                     self._key = key
                 except (OSError, OutfitError) as exc:
                     self.error = str(exc)
