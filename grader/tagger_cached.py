@@ -229,7 +229,7 @@ PATTERN_LAYER = 12
 """The trunk module whose texture statistics the pattern head reads beside the embedding
 (EfficientNet-Lite0: the end of stage 5, 112 channels at 1/16 of the photo). Chosen by
 five-fold cross-validation on the labelled train photos over modules 4, 6, 9 and 12 and the
-L2 penalty, see ``data/labels/README.md``."""
+L2 penalty (see the shipped tagger's ``MODEL_CARD.md``)."""
 PATTERN_L2 = 0.01
 
 
