@@ -225,9 +225,11 @@ def file_safe(name: str) -> str:
 
 def resolve_scorers(specs: Sequence[str], dataset_root: Path | str, *, baselines: bool = True,
                     device: str = "cpu", seed: int = 0, version: str = "nondisjoint",
-                    cache_dir: Path | str | None = None) -> dict[str, OutfitScorer]:
+                    cache_dir: Path | str | None = None,
+                    reads: str = "pixels") -> dict[str, OutfitScorer]:
     """``--model`` arguments -> named scorers. A spec that is an existing path is a model folder
-    (or ``model.pt``), named after its folder; otherwise it must name a registered baseline.
+    (or ``model.pt``), named after its folder, reading the items as ``reads`` says
+    (:meth:`~grader.api.GraderModel.item_table`); otherwise it must name a registered baseline.
     With ``baselines``, every registered baseline not already asked for is appended. Baselines
     that learn read the train split of ``dataset_root`` (and its valid split, where present,
     for early stopping and calibration)."""
@@ -263,7 +265,7 @@ def resolve_scorers(specs: Sequence[str], dataset_root: Path | str, *, baselines
         if path.exists():
             model_dir = path.parent if path.is_file() else path
             add(model_dir.resolve().name, ModelScorer(load_model(path, device=device),
-                                                      cache_dir=cache_dir))
+                                                      cache_dir=cache_dir, reads=reads))
         elif spec in known:
             asked.add(spec)
             add(spec, baseline(spec))

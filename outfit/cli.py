@@ -57,6 +57,29 @@ def synth(out_dir: Path, n_outfits: int, seed: int, image_size: int, workers: in
     _print_summary(summary, as_json, title=f"synthetic world in {out_dir}")
 
 
+@cli.command("real-world")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write the world into (Polyvore Outfits layout).")
+@click.option("--photos", required=True, type=click.Path(exists=True, file_okay=False,
+                                                         path_type=Path),
+              help="The photos the labels name (e.g. ../shared/data/clothing-small).")
+@click.option("--labels", required=True, type=click.Path(exists=True, dir_okay=False,
+                                                         path_type=Path),
+              help="CSV of file,main_color,pattern (e.g. "
+                   "data/labels/clothing_small_colors_patterns.csv).")
+@click.option("--outfits", nargs=3, type=click.IntRange(min=1), default=(1500, 300, 600),
+              show_default=True, help="Good outfits wanted in train, valid and test.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Same seed, same world.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def real_world(out_dir: Path, photos: Path, labels: Path, outfits: tuple[int, int, int],
+               seed: int, as_json: bool) -> None:
+    """Make a real-photo world: the synthetic rules on hand-labelled real photos."""
+    from data.realworld import make_real_world
+
+    summary = make_real_world(out_dir, photos, labels, outfits=outfits, seed=seed)
+    _print_summary(summary, as_json, title=f"real-photo world in {out_dir}")
+
+
 @cli.command()
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["auto", "polyvore", "maryland", "folder"]),
@@ -216,15 +239,20 @@ def train(dataset: Path, out_dir: Path, arch: str, backbone: str, weights: str,
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the baselines.")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Keep decoded photos here between runs.")
+@click.option("--reads", default="pixels", show_default=True,
+              type=click.Choice(["pixels", "tags"]),
+              help="How the models read the items: their photos, or their category, colour and "
+                   "pattern attributes (as a model trained on drawings reads a closet; e.g. on "
+                   "a real-photo world, see data/realworld.py).")
 def evaluate(dataset: Path, models: tuple[str, ...], split: str, version: str, baselines: bool,
              json_path: Path | None, plots_dir: Path | None, csv_dir: Path | None, device: str,
-             seed: int, cache_dir: Path | None) -> None:
+             seed: int, cache_dir: Path | None, reads: str) -> None:
     """Compare graders on a split: compatibility AUC, FITB accuracy, calibration, per category."""
     from data import load_dataset
     from grader.evaluate import comparison_table, evaluate_many, file_safe, resolve_scorers
 
     scorers = resolve_scorers(models, dataset, baselines=baselines, device=device, seed=seed,
-                              version=version, cache_dir=cache_dir)
+                              version=version, cache_dir=cache_dir, reads=reads)
     results = evaluate_many(load_dataset(dataset, split=split, version=version), scorers)
     table = comparison_table(results)
 

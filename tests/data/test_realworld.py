@@ -140,3 +140,33 @@ def test_the_world_from_the_hand_labelled_photos(shared_data, tmp_path):
     test = load_dataset(tmp_path / "w", split="test")
     negatives = sum(q.label == 0 for q in test.compatibility)
     assert negatives >= 300 and len(test.fitb) >= 300
+
+
+def test_the_command_line_makes_the_world_and_evaluates_a_model_reading_its_tags(
+        world, tmp_path, tiny_model):
+    from click.testing import CliRunner
+
+    from outfit.cli import cli
+
+    _, root, labels, _ = world
+    out = tmp_path / "cli-world"
+    made = CliRunner().invoke(cli, ["real-world", "--out", str(out), "--photos", str(root),
+                                    "--labels", str(labels), "--outfits", "40", "10", "20",
+                                    "--json"], catch_exceptions=False)
+    assert made.exit_code == 0, made.output
+    summary = json.loads(made.output.strip().splitlines()[-1])
+    assert summary["generator"] == "outfit real-photo world"
+    assert summary["outfits"]["train"] == len(load_dataset(out, split="train").outfits)
+    report = {}
+    for reads in ("pixels", "tags"):
+        path = tmp_path / f"{reads}.json"
+        got = CliRunner().invoke(cli, ["evaluate", str(out), "--model", str(tiny_model),
+                                       "--split", "train", "--no-baselines", "--reads", reads,
+                                       "--json", str(path)], catch_exceptions=False)
+        assert got.exit_code == 0, got.output
+        report[reads] = json.loads(path.read_text())
+    name = Path(tiny_model).name
+    pixels, tags = (report[r]["models"][name] for r in ("pixels", "tags"))
+    # the same questions, read two ways: the scores differ
+    assert pixels["n_compat"] == tags["n_compat"] > 0
+    assert (pixels["auc"], pixels["fitb"]) != (tags["auc"], tags["fitb"])
