@@ -28,7 +28,8 @@ trained on) of:
 ``calibration`` (for a model that reads tags): the expected calibration error (10 bins) of
 the shown probability, with the model's own calibration (fitted on the drawings) and with its
 closet calibration (:mod:`grader.closet_calibration`, fitted on random outfits of the 80 labelled
-demo photos), and the log loss of both (a proper score: ECE's ten bins are coarse), on 4,000 random complete outfits of the test photos that are *not* demo photos
+demo photos), and the log loss of both (a proper score: ECE's ten bins are coarse), on 4,000
+random complete outfits of the test photos that are *not* demo photos
 (an outfit's answer: whether it keeps the rules by the hand labels; the model reads the
 tagger's tags); the same figures the model card holds for the demo photos themselves; and the
 scores of the top 10 recommendations of a closet of the 80 demo photos, tagged by the shipped

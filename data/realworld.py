@@ -41,8 +41,9 @@ from outfit.vocab import ACCESSORY, SLOTS
 
 from .folder import category_for
 from .synth.attributes import CLASHES, HUES, NEUTRALS, PATTERNS, SOLID, rule_color
-from .synth.questions import make_questions
 from .synth.rules import RULES, truth
+from .synth.world import harmonious_palette
+from .synth.writer import write_split
 
 __all__ = ["read_labelled_photos", "make_real_world", "random_outfits", "GENERATOR",
            "RULES_USED"]
@@ -106,13 +107,7 @@ def read_labelled_photos(photos: Path | str, labels: Path | str, *,
 
 
 def _theme(rng: random.Random) -> tuple[frozenset[str], bool]:
-    n_hues = rng.choices((0, 1, 2), (0.15, 0.4, 0.45))[0]
-    hues: list[str] = []
-    while len(hues) < n_hues:
-        options = [h for h in HUES if h not in hues and all(frozenset((h, o)) not in CLASHES
-                                                              for o in hues)]
-        hues.append(rng.choice(options))
-    return NEUTRALS | frozenset(hues), rng.random() < 0.7
+    return harmonious_palette(rng, (0.15, 0.4, 0.45)), rng.random() < 0.7
 
 
 def _sample_outfits(items: list[Item], n: int, rng: random.Random) -> list[list[str]]:
@@ -218,13 +213,7 @@ def make_real_world(out_dir: Path | str, photos: Path | str, labels: Path | str,
         drawn = _sample_outfits(list(items.values()), wanted, random.Random(f"{seed}:{split}"))
         chosen = [(str(set_no + k), ids) for k, ids in enumerate(drawn)]
         set_no += len(drawn)
-        _dump(out / "nondisjoint" / f"{split}.json",
-              [{"items": [{"item_id": i, "index": k} for k, i in enumerate(ids, start=1)],
-                "set_id": sid} for sid, ids in chosen])
-        qs = make_questions(chosen, items, random.Random(f"{seed}:questions:{split}"))
-        (out / "nondisjoint" / f"compatibility_{split}.txt").write_text(
-            "".join(line + "\n" for line in qs.compatibility))
-        _dump(out / "nondisjoint" / f"fill_in_blank_{split}.json", qs.fitb)
+        qs = write_split(out, split, chosen, items, random.Random(f"{seed}:questions:{split}"))
         truth_file["compatibility"][split] = qs.compatibility_truth
         truth_file["fitb"][split] = qs.fitb_truth
         counts["items"][split] = len(items)

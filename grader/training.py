@@ -35,7 +35,6 @@ from data.loaders import load_dataset
 from outfit.errors import OutfitError
 
 from .api import GraderModel, feature_statistics, pad_outfits, slot_ids
-from .named_groups import named_groups_from
 from .checkpoint import CHECKPOINT_NAME, save_checkpoint
 from .distributed import Dist
 from .features import ItemFeatureNet
@@ -48,6 +47,7 @@ from .labels import (
 )
 from .metrics import fit_calibration
 from .model import create_grader
+from .named_groups import named_groups_from
 from .preprocess import Preprocessing, load_image_tensor, to_float
 from .questions import answer_questions, question_set
 from .sampling import SwapSampler

@@ -24,7 +24,8 @@ from .attributes import CLASHES, HUES, NEUTRALS, PATTERN_WORDS, SOLID
 from .kinds import KINDS, Kind, sample_attributes
 from .rules import truth
 
-__all__ = ["ItemSpec", "Catalogue", "sample_outfits", "item_name", "make_item", "ATTRIBUTE_KEYS"]
+__all__ = ["ItemSpec", "Catalogue", "sample_outfits", "item_name", "make_item", "ATTRIBUTE_KEYS",
+           "harmonious_palette"]
 
 ItemSpec = dict[str, str]  # kind, style, color, pattern, formality, season, semantic_category
 
@@ -75,13 +76,20 @@ def _theme(rng: random.Random) -> _Theme:
     formal = rng.random() < 0.35
     formalities = frozenset({"smart", "formal"} if formal else {"casual", "smart"})
     seasons = frozenset({"winter" if rng.random() < 0.5 else "summer", "all-season"})
-    n_hues = rng.choices((0, 1, 2), (0.22, 0.45, 0.33))[0]
+    return _Theme(formalities, seasons, harmonious_palette(rng, (0.22, 0.45, 0.33)),
+                  rng.random() < 0.75)
+
+
+def harmonious_palette(rng: random.Random, weights: tuple[float, float, float]
+                       ) -> frozenset[str]:
+    """The neutrals and 0, 1 or 2 hues (drawn with ``weights``) that do not clash."""
+    n_hues = rng.choices((0, 1, 2), weights)[0]
     hues: list[str] = []
     while len(hues) < n_hues:
         options = [h for h in HUES if h not in hues and all(frozenset((h, o)) not in CLASHES
                                                               for o in hues)]
         hues.append(rng.choice(options))
-    return _Theme(formalities, seasons, NEUTRALS | frozenset(hues), rng.random() < 0.75)
+    return NEUTRALS | frozenset(hues)
 
 
 @dataclass

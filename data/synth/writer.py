@@ -42,11 +42,11 @@ from outfit.errors import DataError
 
 from .attributes import CLASHES, COLORS, FORMALITIES, NEUTRALS, PATTERN_WORDS, PATTERNS, SEASONS
 from .kinds import KIND_BY_NAME, KINDS, STYLE_CATEGORY_IDS
-from .questions import make_questions
+from .questions import SplitQuestions, make_questions
 from .rules import RULES
 from .world import Catalogue, item_name, make_item, sample_outfits
 
-__all__ = ["generate_world", "GENERATOR", "GENERATOR_VERSION", "SPLITS"]
+__all__ = ["generate_world", "write_split", "GENERATOR", "GENERATOR_VERSION", "SPLITS"]
 
 GENERATOR = "outfit synthetic world"
 GENERATOR_VERSION = 2  # 2: one fine-grained category per style
@@ -124,6 +124,21 @@ def _dump(path: Path, obj, indent: int | None = 4) -> None:
     path.write_text(json.dumps(obj, indent=indent, ensure_ascii=True) + "\n")
 
 
+def write_split(out: Path, split: str, chosen: list[tuple[str, list[str]]],
+                items: dict, rng: random.Random) -> SplitQuestions:
+    """Write one split's outfits (``(set_id, item ids)``), their compatibility and
+    fill-in-the-blank questions (made by :func:`.questions.make_questions` with ``rng``) under
+    ``out/nondisjoint``; returns the questions with their ground truth."""
+    _dump(out / "nondisjoint" / f"{split}.json",
+          [{"items": [{"item_id": i, "index": k} for k, i in enumerate(ids, start=1)],
+            "set_id": sid} for sid, ids in chosen])
+    qs = make_questions(chosen, items, rng)
+    (out / "nondisjoint" / f"compatibility_{split}.txt").write_text(
+        "".join(line + "\n" for line in qs.compatibility))
+    _dump(out / "nondisjoint" / f"fill_in_blank_{split}.json", qs.fitb)
+    return qs
+
+
 def _vocabulary() -> dict:
     return {
         "rules": {r.name: {"property": r.property, "weight": r.weight,
@@ -181,13 +196,7 @@ def generate_world(out_dir: str | Path, *, n_outfits: int = 2000, seed: int = 0,
     skipped: dict[str, int] = {}
     for split in SPLITS:
         chosen = [(set_ids[n], outfits[n]) for n in parts[split]]
-        _dump(out / "nondisjoint" / f"{split}.json",
-              [{"items": [{"item_id": i, "index": k} for k, i in enumerate(ids, start=1)],
-                "set_id": sid} for sid, ids in chosen])
-        qs = make_questions(chosen, items, random.Random(f"{seed}:questions:{split}"))
-        (out / "nondisjoint" / f"compatibility_{split}.txt").write_text(
-            "".join(line + "\n" for line in qs.compatibility))
-        _dump(out / "nondisjoint" / f"fill_in_blank_{split}.json", qs.fitb)
+        qs = write_split(out, split, chosen, items, random.Random(f"{seed}:questions:{split}"))
         truth_file["compatibility"][split] = qs.compatibility_truth
         truth_file["fitb"][split] = qs.fitb_truth
         counts["outfits"][split] = len(chosen)

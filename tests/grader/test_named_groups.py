@@ -5,8 +5,7 @@ import pytest
 import torch
 
 from grader import load_model
-from grader.closet_calibration import _tagged_demo, closet_answers
-from grader.closet_calibration import DEMO_PHOTOS, LABELS
+from grader.closet_calibration import DEMO_PHOTOS, LABELS, _tagged_demo, closet_answers
 from grader.named_groups import CATEGORY_STYLES
 from outfit.domain import Item
 from outfit.errors import ModelError
