@@ -126,6 +126,11 @@ def _make_model(home: Path, state: DemoState, *, outfits: int, seed: int, world_
     m = card.get("metrics", {})
     echo(f"demo model trained in {card.get('train_seconds')} s: valid AUC "
          f"{m.get('valid_auc', float('nan')):.3f}, FITB {m.get('valid_fitb', float('nan')):.3f}")
+    cal = card.get("closet_calibration")
+    if cal:
+        echo(f"it reads real photos through their tags; scores calibrated on {cal['outfits']} "
+             f"outfits of {cal['photos']} labelled real photos (calibration error "
+             f"{cal['ece_before']:.3f} -> {cal['ece_after']:.3f})")
 
 
 DEMO_PHOTOS = Path(__file__).resolve().parents[1] / "data" / "demo_closet" / "photos"
