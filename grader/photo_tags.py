@@ -49,7 +49,7 @@ from .preprocess import Preprocessing, photo_to_array
 from .tagger import Tagger
 
 __all__ = ["PhotoTags", "describe_photos", "describe_images", "tagged_items", "photo_masks",
-           "square_mask", "COLOR_SIDE", "MASK_SQUARE", "TOP_K"]
+           "square_mask", "small_photo", "COLOR_SIDE", "MASK_SQUARE", "TOP_K"]
 
 COLOR_SIDE = 192
 """Longest side (px) at which the mask and the colours are computed."""
@@ -73,7 +73,9 @@ class PhotoTags:
     mask: np.ndarray = field(repr=False, compare=False)  # (h, w) bool at COLOR_SIDE
 
 
-def _small(image: Image.Image) -> Image.Image:
+def small_photo(image: Image.Image) -> Image.Image:
+    """An RGB copy of ``image`` at most :data:`COLOR_SIDE` pixels a side: what the garment
+    mask and the colours are read from."""
     small = to_rgb(image).copy()
     small.thumbnail((COLOR_SIDE, COLOR_SIDE), Image.Resampling.BILINEAR)
     return small
@@ -96,7 +98,7 @@ def square_mask(mask: np.ndarray, side: int = MASK_SQUARE) -> torch.Tensor:
 
 def photo_masks(images: Sequence[Image.Image]) -> list[np.ndarray]:
     """The garment mask of each photo, at :data:`COLOR_SIDE` (what colour and pattern read)."""
-    return [garment_mask(_small(im)) for im in images]
+    return [garment_mask(small_photo(im)) for im in images]
 
 
 def describe_images(images: Sequence[Image.Image], tagger: Tagger | None = None) -> list[PhotoTags]:
@@ -113,7 +115,7 @@ def describe_images(images: Sequence[Image.Image], tagger: Tagger | None = None)
     cat_probs, pat_probs = tagger.predict(batch, masks=torch.stack([square_mask(m) for m in masks]))
     out = []
     for k, image in enumerate(images):
-        small = _small(image)
+        small = small_photo(image)
         mask = masks[k]
         rgb = torch.from_numpy(np.asarray(small, dtype=np.uint8).copy()).permute(2, 0, 1).float() / 255
         (color, share), second = _colors(tagger, rgb, torch.from_numpy(mask))

@@ -303,12 +303,11 @@ def garment_features_of_files(folder: Path, files: list[str]) -> tuple[torch.Ten
 
     from .color import garment_color_features, garment_color_names
     from .mask import garment_mask
-    from .photo_tags import COLOR_SIDE
+    from .photo_tags import small_photo
 
     feats, plain = [], []
     for f in files:
-        image = load_image(folder / f)
-        image.thumbnail((COLOR_SIDE, COLOR_SIDE))
+        image = small_photo(load_image(folder / f))  # exactly as a photo is tagged
         rgb = torch.from_numpy(np.asarray(image, dtype=np.uint8).copy()).permute(2, 0, 1).float() / 255
         mask = torch.from_numpy(garment_mask(image))
         feats.append(garment_color_features(rgb, mask))
