@@ -56,7 +56,7 @@ from data.dataset import Dataset  # noqa: E402
 from data.realworld import make_real_world  # noqa: E402
 from grader import TrainConfig, load_model, train  # noqa: E402
 from grader.baselines import create_baseline  # noqa: E402
-from grader.evaluate import ModelScorer, evaluate  # noqa: E402
+from grader.evaluate import ModelScorer, evaluate, sigmoid  # noqa: E402
 from grader.photo_tags import tagged_items  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,7 +103,7 @@ def _calibration(model, test: Dataset, retagged: Dataset) -> dict:
     cal = model.meta["closet_calibration"]
 
     def ece(t: float, b: float) -> float:
-        return round(reliability(answers, 1 / (1 + np.exp(-(logits / t + b))))[3], 4)
+        return round(reliability(answers, sigmoid(logits / t + b))[3], 4)
 
     def log_loss(t: float, b: float) -> float:
         z = logits / t + b
@@ -112,16 +112,12 @@ def _calibration(model, test: Dataset, retagged: Dataset) -> dict:
     labelled, tagged = _tagged_demo(DEMO_PHOTOS, LABELS)
     closet = list(tagged)
     tops = {}
+    features = model.item_table(closet, reads="tags")
     for name, (t, b) in (("drawings", own), ("closet", (cal["temperature"], cal["bias"]))):
-        with torch.no_grad():
-            model.grader.log_temperature.fill_(float(np.log(t)))
-            model.grader.bias.fill_(b)
-        recs = search(closet, model, k=10,
-                      features=model.item_table(closet, reads="tags"))
-        tops[name] = [round(100 * r.score, 2) for r in recs]
-    with torch.no_grad():
-        model.grader.log_temperature.fill_(float(np.log(own[0])))
-        model.grader.bias.fill_(own[1])
+        model.grader.set_calibration(t, b)
+        tops[name] = [round(100 * r.score, 2) for r in search(closet, model, k=10,
+                                                                features=features)]
+    model.grader.set_calibration(*own)
     return {"outfits": len(outfits), "photos": len(items),
             "good_share": round(float(answers.mean()), 4),
             "ece_drawings_calibration": ece(*own),

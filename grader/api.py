@@ -147,9 +147,7 @@ class GraderModel:
         The logits, and so the explainer's points, are unchanged. Returns ``self``."""
         cal = self.meta.get("closet_calibration")
         if self.closet_reads == "tags" and cal:
-            with torch.no_grad():
-                self.grader.log_temperature.fill_(float(np.log(cal["temperature"])))
-                self.grader.bias.fill_(float(cal["bias"]))
+            self.grader.set_calibration(cal["temperature"], cal["bias"])
         return self
 
     @torch.no_grad()
@@ -172,7 +170,7 @@ class GraderModel:
         color, trunk = self.color_and_trunk(images)
         feats = self.feature_net.features_from(color.to(self.device), trunk.to(self.device)).cpu()
         if reads == "tags":
-            feats, _ = self.named_groups.read(list(items), feats, self.layout)
+            feats = self.named_groups.read(list(items), feats, self.layout)
         return FeatureTable(tuple(it.id for it in items), feats, slot_ids(items))
 
     # ------------------------------------------------------------------ scores

@@ -21,6 +21,7 @@ training sees more negatives than positives, so a temperature alone leaves the s
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -50,6 +51,13 @@ class OutfitGrader(nn.Module):
     @property
     def temperature(self) -> float:
         return float(self.log_temperature.exp())
+
+    @torch.no_grad()
+    def set_calibration(self, temperature: float, bias: float) -> None:
+        """Make ``sigmoid(logit / temperature + bias)`` the calibrated probability; the
+        logits do not change."""
+        self.log_temperature.fill_(math.log(temperature))
+        self.bias.fill_(float(bias))
 
     def forward(self, feats: torch.Tensor, slots: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

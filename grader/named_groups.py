@@ -110,14 +110,11 @@ class NamedGroups:
         return rule_color(item.category, str(color).strip().lower())
 
     def read(self, items: Sequence[Item], pixels: torch.Tensor,
-             layout: FeatureLayout) -> tuple[torch.Tensor, list[tuple[str, ...]]]:
+             layout: FeatureLayout) -> torch.Tensor:
         """Features of ``items`` from their tags, ``(N, layout.dim)``; ``pixels`` (the same
-        items' features from their photos) fill every group a tag does not give. Also returns,
-        per item, the groups read from tags."""
+        items' features from their photos) fill every group a tag does not give."""
         out = pixels.clone()
-        read: list[tuple[str, ...]] = []
         for k, it in enumerate(items):
-            done = []
             style = self.style_for(it)
             sem = self.semantic.get(it.semantic_category)
             for group in ("shape", "style"):
@@ -125,18 +122,14 @@ class NamedGroups:
                          else sem[group] if sem is not None else None)
                 if value is not None and group in layout.names:
                     out[k, layout.slice(group)] = torch.tensor(value, dtype=out.dtype)
-                    done.append(group)
             color = self._color_of(it)
             if color in self.color:
                 out[k, layout.slice("color")] = torch.tensor(self.color[color], dtype=out.dtype)
-                done.append("color")
             pattern = str(it.attributes.get("pattern") or "").strip().lower()
             if pattern in self.pattern:
                 out[k, layout.slice("pattern")] = torch.tensor(self.pattern[pattern],
                                                                dtype=out.dtype)
-                done.append("pattern")
-            read.append(tuple(done))
-        return out, read
+        return out
 
 
 def named_groups_from(items: Sequence[Item], feats: torch.Tensor,

@@ -111,12 +111,11 @@ def describe_images(images: Sequence[Image.Image], tagger: Tagger | None = None)
         return []
     prep = Preprocessing(tagger.prep.image_size)
     batch = torch.from_numpy(np.stack([photo_to_array(to_rgb(im), prep) for im in images]))
-    masks = photo_masks(images)
+    smalls = [small_photo(im) for im in images]
+    masks = [garment_mask(s) for s in smalls]
     cat_probs, pat_probs = tagger.predict(batch, masks=torch.stack([square_mask(m) for m in masks]))
     out = []
-    for k, image in enumerate(images):
-        small = small_photo(image)
-        mask = masks[k]
+    for k, (small, mask) in enumerate(zip(smalls, masks, strict=True)):
         rgb = torch.from_numpy(np.asarray(small, dtype=np.uint8).copy()).permute(2, 0, 1).float() / 255
         (color, share), second = _colors(tagger, rgb, torch.from_numpy(mask))
         top_p, top_i = cat_probs[k].topk(min(TOP_K, len(tagger.classes)))

@@ -504,8 +504,7 @@ def _train(cfg: TrainConfig, dist: Dist) -> tuple[dict, GraderModel]:
     scorer.eval()
     val = answer_questions(valid_q, score_rows)
     temperature, bias = fit_calibration(val["compat_logits"], valid_q.compat_labels)
-    grader.log_temperature.fill_(math.log(temperature))
-    grader.bias.fill_(bias)
+    grader.set_calibration(temperature, bias)
     card = _card(cfg, train_ds, valid_ds, val, temperature, bias, shape_acc, log, started)
     with torch.no_grad():  # what the explainer compares items with: the training items
         train_feats = torch.cat([fn.features_from(color[s:s + 4096], trunk[s:s + 4096]).cpu()

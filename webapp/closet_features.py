@@ -32,8 +32,8 @@ __all__ = ["ClosetFeatures"]
 
 def _described_as(item: Item) -> tuple[str, ...]:
     """What a model reading by tags reads of an item besides its photo: a row computed for
-    other tags is stale (the store drops its cached rows when tags change; this catches a row
-    kept in memory while another process changed them)."""
+    other tags is stale. The store drops its cached rows when tags change; this catches the
+    rows held in memory here, whichever process changed the tags."""
     return (item.category, item.semantic_category, str(item.attributes.get("color") or ""),
             str(item.attributes.get("pattern") or ""))
 

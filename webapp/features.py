@@ -15,7 +15,7 @@ from webapp.schema import _chunks
 if TYPE_CHECKING:
     from webapp.store import Store
 
-__all__ = ["put_features", "features", "clear_features"]
+__all__ = ["put_features", "features", "clear_features", "forget_item"]
 
 
 def put_features(store: Store, model_key: str, vectors: Mapping[str, Any], *,
@@ -58,6 +58,13 @@ def features(store: Store, model_key: str, item_ids: Iterable[str], *,
                     f"({','.join('?' * len(part))})", (key, *part)):
                 out[row[0]] = np.frombuffer(row[1], dtype="<f4").astype(np.float32)
     return out
+
+
+def forget_item(conn: Any, item_id: str) -> None:
+    """Drop an item's cached vectors (every model), inside the caller's transaction ``conn``:
+    its tags changed, and a model that reads photos by their tags
+    (:attr:`grader.api.GraderModel.closet_reads`) must see the new ones."""
+    conn.execute("DELETE FROM features WHERE item_id = ?", (item_id,))
 
 
 def _existing(conn: Any, ids: list[str]) -> set[str]:

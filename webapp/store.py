@@ -280,7 +280,7 @@ class Store:
             self._get(conn, item_id)
             conn.execute(f"UPDATE items SET {', '.join(sets)} WHERE id = ?", (*params, item_id))
             if set(tags) & set(TAGS):
-                _forget_features(conn, item_id)
+                feature_cache.forget_item(conn, item_id)
             return self._get(conn, item_id)
 
     def set_auto_tags(self, item_id: str,
@@ -299,7 +299,7 @@ class Store:
                                  "updated_at = ? WHERE id = ?", (value, conf, _now(), item_id))
                     changed = changed or getattr(current, tag) != value
             if changed:
-                _forget_features(conn, item_id)
+                feature_cache.forget_item(conn, item_id)
             return self._get(conn, item_id)
 
     def set_in_wash(self, item_id: str, in_wash: bool) -> ItemRecord:
@@ -541,8 +541,3 @@ class Store:
                 "lost_and_found": str(self.folder / LOST_AND_FOUND / stamp) if moved else None,
                 "ok": after["ok"], "report": after}
 
-
-def _forget_features(conn, item_id: str) -> None:
-    """Drop an item's cached feature rows (every model): a model that reads photos by their
-    tags (:attr:`grader.api.GraderModel.closet_reads`) must see the new ones."""
-    conn.execute("DELETE FROM features WHERE item_id = ?", (item_id,))
