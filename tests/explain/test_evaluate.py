@@ -4,6 +4,7 @@ nothing to randomise)."""
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -115,7 +116,7 @@ def test_report_layout_fractions_and_the_callers_model_untouched(tiny_world, tin
     assert sorted(p.rsplit("/", 1)[-1] for p in report["plots"]) == [
         "explainer_deletion.png", "explainer_ground_truth.png", "explainer_top1.png"]
     for p in report["plots"]:
-        assert open(p, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+        assert Path(p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = explainer_table(report)
     assert "shapley-items" in text and "random" in text and "world's rules" in text
     # a world where no corruption could be made: the rules' section still prints and plots
