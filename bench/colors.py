@@ -8,7 +8,7 @@ read from the whole photo (no mask), through the border test alone, and through 
 mask (with and without white balance), none of them learnt; then the tags as the shipped (or
 given) tagger gives them: main colour (its learnt namer), secondary colour (a photo with no
 second colour must get none; beside never naming one) and pattern (beside always "solid").
-Figures on the photos marked certain are given too.
+Figures on the photos marked certain are given too, and the commonest main-colour mistakes.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import csv
 import json
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -101,7 +102,25 @@ def _patterns(args: argparse.Namespace, rows: list[dict], certain: np.ndarray) -
             "main_color_as_tagged_certain": round(float(color[certain].mean()), 4),
             "secondary_color_as_tagged": round(float(second.mean()), 4),
             "secondary_never_named": round(float(np.mean([r["secondary_color"] == "none"
-                                                          for r in rows])), 4)}
+                                                          for r in rows])), 4),
+            **_color_confusions([d.color for d in details], [r["main_color"] for r in rows])}
+
+
+DARK = frozenset({"black", "navy", "blue", "grey"})
+
+
+def _color_confusions(tagged: list[str], labels: list[str]) -> dict:
+    """Where the tagged main colour goes wrong: the most frequent (label, tag) pairs, and the
+    agreement if black and navy, or all the dark neutrals, counted as one name."""
+    pairs = Counter((lab, tag) for tag, lab in zip(tagged, labels, strict=True) if tag != lab)
+
+    def merged(group: frozenset) -> float:
+        return float(np.mean([t == lab or (t in group and lab in group)
+                              for t, lab in zip(tagged, labels, strict=True)]))
+
+    return {"main_color_confusions": [f"{lab} tagged {tag}: {n}" for (lab, tag), n in pairs.most_common(8)],
+            "main_color_black_navy_as_one": round(merged(frozenset({"black", "navy"})), 4),
+            "main_color_dark_neutrals_as_one": round(merged(DARK), 4)}
 
 
 if __name__ == "__main__":
