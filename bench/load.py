@@ -253,7 +253,7 @@ def _ms(xs: list[float]) -> dict[str, float]:
 
 def run_load(home: Path, clients: int, requests: int, seed: int = 0) -> dict:
     """Run the load on the instance ``home`` (changed by the run) and check it; the report."""
-    from webapp.store import Store
+    from closet.store import Store
 
     store = Store(home)
     before = {r.id for r in store.list(limit=10**9)}

@@ -137,7 +137,7 @@ def main(args: argparse.Namespace) -> dict:
         stop(proc)
         if tmp is not None:
             tmp.cleanup()
-    from webapp.store import Store
+    from closet.store import Store
 
     return {"home": str(args.home) if args.home else "quick demo (temporary)",
             "closet_items": Store(home).count() if tmp is None else 80,

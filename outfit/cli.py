@@ -621,8 +621,8 @@ def _warn_if_damaged(store: Any) -> None:
 def check(home: Path | None, repair: bool, min_age: float, as_json: bool) -> None:
     """Check the closet: the database's integrity, every item's photo and thumbnail, and files
     that belong to no item (left by a crash). Exits 1 when something is wrong."""
+    from closet.store import DB_NAME, Store
     from outfit.config import instance_dir
-    from webapp.store import DB_NAME, Store
 
     folder = Path(home or instance_dir()).expanduser()
     if not (folder / DB_NAME).is_file():

@@ -13,7 +13,8 @@ LAYERS = {
     "grader": {"outfit", "data"},
     "recommender": {"outfit", "data", "grader"},
     "explain": {"outfit", "data", "grader"},
-    "webapp": {"outfit", "data", "grader", "recommender", "explain"},
+    "closet": {"outfit", "data", "grader"},
+    "webapp": {"outfit", "data", "grader", "recommender", "explain", "closet"},
 }
 # The command line lives in outfit/ (DESIGN.md) and reaches up, lazily, inside its commands.
 ENTRY_POINTS = {ROOT / "outfit" / "cli.py"}

@@ -34,12 +34,12 @@ from typing import Any
 from flask import Flask, Response, current_app, request
 from flask_wtf.csrf import CSRFProtect
 
+from closet.features import ClosetFeatures
+from closet.store import Store
 from outfit.config import instance_dir
-from webapp.closet_features import ClosetFeatures
 from webapp.jobs import JobManager
 from webapp.models import MODELS_DIR, data_roots, read_active_name
 from webapp.services import ActiveModel, Services, newest_model
-from webapp.store import Store
 
 __all__ = ["create_app", "SECURITY_HEADERS", "DEFAULT_MAX_CONTENT_LENGTH", "SECRET_KEY_FILE"]
 

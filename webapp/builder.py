@@ -4,7 +4,7 @@ the pixel heat map of one of them on its stored photo.
 
     result = explain_outfit(services(), ["a1b2...", ...], "gxa")   # JSON-ready dict
 
-Item features come from :class:`~webapp.closet_features.ClosetFeatures` (once per model);
+Item features come from :class:`~closet.features.ClosetFeatures` (once per model);
 attributions, suggestions and pixel maps run under the model's run lock (torch uses every
 core). Pixel maps are kept for the last few outfits in a small LRU, so showing the maps of
 an outfit's items costs one pass, not one per photo.
@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
+from closet.features import ClosetFeatures
 from outfit.domain import Item, Outfit
 from outfit.errors import ItemNotFoundError, ModelError, OutfitError
-from webapp.closet_features import ClosetFeatures
 from webapp.services import Services
 
 if TYPE_CHECKING:

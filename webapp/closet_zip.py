@@ -20,9 +20,9 @@ from pathlib import Path
 from flask import Response, send_file
 from werkzeug.datastructures import FileStorage
 
-from webapp.errors import ArchiveError
-from webapp.records import ImportReport, _clean_original_name
-from webapp.store import Store
+from closet.errors import ArchiveError
+from closet.records import ImportReport, _clean_original_name
+from closet.store import Store
 
 __all__ = ["export_response", "import_upload", "import_summary", "download_name",
            "SKIPPED_REASON"]
@@ -78,7 +78,7 @@ def export_response(store: Store) -> Response:
 
 def import_upload(store: Store, upload: FileStorage) -> ImportReport:
     """Merge an uploaded closet zip into ``store``, all or nothing (see
-    :func:`webapp.archive.import_zip`). Errors name the file as it was sent, never the path of
+    :func:`closet.archive.import_zip`). Errors name the file as it was sent, never the path of
     the server's temporary copy. The request's size limit (413) is checked by Flask before this
     runs.
 

@@ -1,6 +1,6 @@
 """URL converters: what a URL may hold before any view sees it.
 
-An item id is 12 characters of ``[a-z0-9]`` (:mod:`webapp.records`); anything else in that
+An item id is 12 characters of ``[a-z0-9]`` (:mod:`closet.records`); anything else in that
 place of a URL, a dot, a slash, ``..``, an encoded separator, is not routed at all (404), so a
 view never receives a string that could become part of a path.
 """

@@ -11,7 +11,7 @@ instance folder, made once, so that the app has something to show on its first p
    ``data/demo_closet/photos`` (CC0 clothing-small photos the tagger never trained on) with the
    shipped real-photo tagger, exactly as uploads are tagged, picks about ``closet_items`` of
    them spread over every slot the tagger found, and stores each photo through
-   :meth:`~webapp.store.Store.add_photo` with its tags as suggestions (with their confidences)
+   :meth:`~closet.store.Store.add_photo` with its tags as suggestions (with their confidences)
    and its garment mask. A closet left half-filled by an interrupted demo (only demo photos in
    it) is completed: photos already there are skipped.
 
@@ -27,12 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from closet.errors import DuplicatePhotoError, StoreError
+from closet.store import Store
 from outfit.config import DEMO_WORLD_OUTFITS, DEMO_WORLD_SEED
 from outfit.domain import Item
 from outfit.vocab import SHOES
-from webapp.errors import DuplicatePhotoError, StoreError
 from webapp.services import newest_model
-from webapp.store import Store
 
 __all__ = ["DemoState", "prepare_demo", "DEMO_CLOSET_SEED", "DEMO_CLOSET_ITEMS", "DEMO_MODEL",
            "DEMO_PREFIX", "QUICK", "pick_closet"]

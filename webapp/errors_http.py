@@ -19,6 +19,7 @@ from flask import Flask, Response, current_app, jsonify, render_template, reques
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from closet.errors import DuplicatePhotoError, StorageFullError
 from outfit.errors import (
     GrammarError,
     ImageError,
@@ -28,7 +29,6 @@ from outfit.errors import (
     UnknownCategoryError,
     UnknownSlotError,
 )
-from webapp.errors import DuplicatePhotoError, StorageFullError
 from webapp.jobs import JobBusyError, JobNotFoundError
 from webapp.models import DatasetError, ModelNotFoundError
 

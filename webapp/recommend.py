@@ -4,7 +4,7 @@ and the page (:mod:`webapp.pages.recommend`).
     result = recommend_outfits(services(), k=6, pinned=["a1b2..."], season="winter")
 
 The search runs on the same cached item features as the builder
-(:class:`~webapp.closet_features.ClosetFeatures`, for the whole closet, once per model), under
+(:class:`~closet.features.ClosetFeatures`, for the whole closet, once per model), under
 the model's run lock. Items in the wash are left out automatically, except those the person
 pinned (asking for outfits around an item is asking to wear it). Each outfit gets one sentence
 of why, from the attribution of its score (``gxa``: one cheap gradient pass per outfit).

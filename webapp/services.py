@@ -1,4 +1,4 @@
-"""What one web app holds for its whole life: the closet :class:`~webapp.store.Store` and the
+"""What one web app holds for its whole life: the closet :class:`~closet.store.Store` and the
 active model, loaded on first use.
 
 The app keeps one :class:`Services` in ``app.extensions["outfit"]``; views reach it through
@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 
+from closet.features import ClosetFeatures
+from closet.store import Store
 from outfit.errors import OutfitError
-from webapp.closet_features import ClosetFeatures
 from webapp.jobs import JobManager
-from webapp.store import Store
 
 if TYPE_CHECKING:  # torch stays out of the app until a photo is tagged
     from grader.api import GraderModel
@@ -119,7 +119,7 @@ class ActiveModel:
 
     def tag(self, paths: Sequence[Path]) -> list[AutoTags | str]:
         """Auto-tags for stored photos, in order: an :class:`~webapp.tagging.AutoTags` (tags
-        for the store's :meth:`~webapp.store.Store.set_auto_tags` and the garment mask), or a
+        for the store's :meth:`~closet.store.Store.set_auto_tags` and the garment mask), or a
         sentence saying why a photo has none. Real photos are tagged by the shipped tagger
         (:mod:`grader.pretrained`) whatever grader is active, or none is."""
         from webapp.tagging import TagError, auto_tag_files

@@ -331,8 +331,8 @@ def tag_files(paths: Sequence[str | os.PathLike], model: GraderModel, *,
 @dataclass(frozen=True)
 class AutoTags:
     """What an upload is tagged with by default: ``tags`` as the store's
-    :meth:`~webapp.store.Store.set_auto_tags` takes them (``{tag: (value, confidence)}``), the
-    garment mask as a PNG for :meth:`~webapp.store.Store.set_mask`, and the second colour
+    :meth:`~closet.store.Store.set_auto_tags` takes them (``{tag: (value, confidence)}``), the
+    garment mask as a PNG for :meth:`~closet.store.Store.set_mask`, and the second colour
     (``None`` where the garment has one colour) for the status line."""
 
     tags: dict[str, tuple[str | None, float]]

@@ -3,7 +3,7 @@ a set of items can be worn together, logging it, the rows the pages show, and th
 export as a zip.
 
 Plain functions over a :class:`~webapp.services.Services`; the store keeps the data
-(:meth:`~webapp.store.Store.log_wear`, :meth:`~webapp.store.Store.add_feedback`...).
+(:meth:`~closet.store.Store.log_wear`, :meth:`~closet.store.Store.add_feedback`...).
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from closet.records import ItemRecord
 from outfit.domain import Outfit
 from outfit.errors import GrammarError, OutfitError
 from outfit.vocab import MAX_ACCESSORIES, SLOTS
-from webapp.records import ItemRecord
 from webapp.services import Services
 
 __all__ = ["wearable_items", "log_wear", "add_feedback", "feedback_zip", "feedback_states",

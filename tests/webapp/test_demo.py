@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from closet.store import Store
 from outfit.vocab import CATEGORY_SLOT, MAIN_SLOTS, SHOES
 from webapp.demo import DEMO_PHOTOS, DEMO_PREFIX, QUICK, prepare_demo
-from webapp.store import Store
 from webapp.tagging import semantic_category_of
 
 OUTFIT = Path(sys.executable).with_name("outfit")

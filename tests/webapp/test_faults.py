@@ -27,11 +27,11 @@ import pytest
 from click.testing import CliRunner
 from web_kit import envelope, upload_closet
 
-import webapp.photos
-import webapp.schema
+import closet.photos
+import closet.schema
+from closet.store import Store
 from outfit.cli import cli
 from tests.webapp.conftest import make_photo
-from webapp.store import Store
 
 OUTFIT = Path(sys.executable).with_name("outfit")
 
@@ -53,7 +53,7 @@ def test_a_full_disk_refuses_the_photo_and_changes_nothing(client, store, add_it
     def full(path, data):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(webapp.photos, "atomic_write_bytes", full)
+    monkeypatch.setattr(closet.photos, "atomic_write_bytes", full)
     err = envelope(_upload(client), 507, "storage_full")
     assert "disk is full" in err["message"] and "free some disk space" in err["hint"]
     assert str(store.folder) not in err["message"]  # no server path in the sentence
@@ -83,8 +83,8 @@ class _FullDatabase:
 def test_a_full_database_refuses_writes_and_leaves_no_file(client, store, add_items, monkeypatch):
     (item,) = add_items(1)
     before, files, rows = store.count(), _files(store), store.list()
-    real = webapp.schema.connect
-    monkeypatch.setattr(webapp.schema, "connect", lambda *a, **k: _FullDatabase(real(*a, **k)))
+    real = closet.schema.connect
+    monkeypatch.setattr(closet.schema, "connect", lambda *a, **k: _FullDatabase(real(*a, **k)))
     err = envelope(_upload(client), 507, "storage_full")
     assert "disk is full" in err["message"]
     assert store.count() == before and _files(store) == files  # the photo written was removed
@@ -269,7 +269,7 @@ def test_training_killed_while_saving_leaves_the_previous_model(tiny_model, tmp_
 # ------------------------------------------------- deletions racing with long requests
 def test_an_export_leaves_out_an_item_deleted_while_it_runs(client, store, add_items,
                                                             monkeypatch, tmp_path):
-    import webapp.archive as archive
+    import closet.archive as archive
 
     items = [i["id"] for i in add_items(4)]
     victim = items[1]

@@ -209,7 +209,7 @@ def upload_on_a_full_disk(w: World) -> Any:
     def full(path, data):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    with mock.patch("webapp.photos.atomic_write_bytes", full):
+    with mock.patch("closet.photos.atomic_write_bytes", full):
         return w.client.post(f"{API}/items", data={"photos": [(io.BytesIO(_photo(99)), "p.jpg")]},
                              content_type=MULTI)
 
@@ -218,11 +218,11 @@ def patch_on_a_full_database(w: World) -> Any:
     """SQLite answers SQLITE_FULL on the update: 507 storage_full (see test_faults.py)."""
     from unittest import mock
 
-    import webapp.schema
+    import closet.schema
     from tests.webapp.test_faults import _FullDatabase
 
-    real = webapp.schema.connect
-    with mock.patch("webapp.schema.connect", lambda *a, **k: _FullDatabase(real(*a, **k))):
+    real = closet.schema.connect
+    with mock.patch("closet.schema.connect", lambda *a, **k: _FullDatabase(real(*a, **k))):
         return w.client.patch(w.fill(f"{API}/items/{{top}}"), json={"color": "navy"})
 
 

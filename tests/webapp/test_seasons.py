@@ -17,10 +17,10 @@ from PIL import Image
 from web_kit import envelope
 
 import recommender.problem as problem_mod
+from closet.schema import _TABLES, CHOICE_TAGS, DB_NAME, MIGRATIONS, SCHEMA_VERSION
+from closet.store import ArchiveError, Store, StoreError
 from outfit.vocab import FORMALITIES, SEASONS
 from recommender.problem import SearchProblem
-from webapp.schema import _TABLES, CHOICE_TAGS, DB_NAME, MIGRATIONS, SCHEMA_VERSION
-from webapp.store import ArchiveError, Store, StoreError
 
 MULTI = "multipart/form-data"
 OLD_VERSION = 1  # the schema version before season and formality

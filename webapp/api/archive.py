@@ -1,6 +1,6 @@
 """``/api/v1/closet``: the whole closet as one zip, out (export) and back in (import).
 
-The work is in :mod:`webapp.closet_zip` and the store (:mod:`webapp.archive`): an import is
+The work is in :mod:`webapp.closet_zip` and the store (:mod:`closet.archive`): an import is
 checked member by member and merged, all or nothing; nothing already here is overwritten.
 """
 

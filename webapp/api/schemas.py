@@ -11,8 +11,8 @@ from flask import url_for
 from flask_smorest.fields import Upload
 from marshmallow import fields, validate
 
+from closet.records import ItemRecord
 from outfit.vocab import FORMALITIES, SEASONS, SEMANTIC_CATEGORIES, SLOTS
-from webapp.records import ItemRecord
 
 __all__ = ["JsonInteger", "JsonFloat", "JsonBoolean",
            "ErrorSchema", "ErrorBodySchema", "ItemSchema", "ItemListQuery", "ItemListSchema",

@@ -15,11 +15,11 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from closet.records import ItemRecord
+from closet.schema import CHOICE_TAGS
 from outfit.errors import ItemNotFoundError, OutfitError
 from outfit.vocab import SEMANTIC_CATEGORIES, SLOTS
 from webapp.closet_zip import import_summary, import_upload
-from webapp.records import ItemRecord
-from webapp.schema import CHOICE_TAGS
 from webapp.services import services
 from webapp.uploads import add_uploads, tag_note
 

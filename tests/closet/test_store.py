@@ -11,12 +11,9 @@ import numpy as np
 import pytest
 from PIL import ExifTags, Image, ImageOps
 
-import webapp.schema as schema_mod
-import webapp.store as store_mod
-from data.loaders import load_dataset
-from outfit.domain import Closet
-from outfit.errors import ImageError, ItemNotFoundError, UnknownCategoryError, UnknownSlotError
-from webapp.store import (
+import closet.schema as schema_mod
+import closet.store as store_mod
+from closet.store import (
     MIGRATIONS,
     SCHEMA_VERSION,
     THUMB_SIZE,
@@ -26,6 +23,9 @@ from webapp.store import (
     Store,
     StoreError,
 )
+from data.loaders import load_dataset
+from outfit.domain import Closet
+from outfit.errors import ImageError, ItemNotFoundError, UnknownCategoryError, UnknownSlotError
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -198,11 +198,11 @@ def test_bad_tags_are_refused_before_anything_is_written(store):
 def test_a_failure_after_the_file_write_leaves_no_file_and_no_row(store, monkeypatch):
     seen = []
 
-    def failing_insert(self, conn, record):
-        seen.append(sorted(p.name for p in self.photos_dir.iterdir()))
+    def failing_insert(conn, record):
+        seen.append(sorted(p.name for p in store.photos_dir.iterdir()))
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(Store, "_insert_item", failing_insert)
+    monkeypatch.setattr(store_mod, "insert_item", failing_insert)
     with pytest.raises(RuntimeError, match="disk on fire"):
         store.add_photo(_photo(), "a.jpg")
     assert len(seen[0]) == 1  # the photo had been written when the insert failed

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from PIL import Image
 
+from closet.errors import StorageFullError, StoreError
 from data.fileio import atomic_write_bytes
 from data.images import load_image
 from outfit.errors import ImageError
-from webapp.errors import StorageFullError, StoreError
 
 _FULL = {errno.ENOSPC, errno.EDQUOT}  # no space left, quota exceeded
 

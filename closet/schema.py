@@ -14,8 +14,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from closet.errors import SchemaVersionError, StorageFullError, StoreError
 from outfit.vocab import FORMALITIES, SEASONS
-from webapp.errors import SchemaVersionError, StorageFullError, StoreError
 
 __all__ = ["DB_NAME", "TAGS", "CHOICE_TAGS", "MIGRATIONS", "SCHEMA_VERSION", "connect",
            "db_errors", "transaction", "upgrade_database"]

@@ -2,59 +2,32 @@
 
 One SQLite database (``closet.db``) and two folders of files (``images/``, ``thumbs/``) in an
 instance folder. Plain Python, no Flask: the web app, the command line and the tests share
-:class:`Store`. The schema and its migrations are in :mod:`webapp.schema`, the rows in
-:mod:`webapp.records`, zip export and import in :mod:`webapp.archive`, the feedback export in
-:mod:`webapp.feedback`.
+:class:`Store`. The schema and its migrations are in :mod:`closet.schema`, the rows in
+:mod:`closet.records`, zip export and import in :mod:`closet.archive`, the feedback export in
+:mod:`closet.feedback`.
 
-Why it is built this way:
-
-- Uploads come from strangers. Photos are read by :mod:`data.images` (the content decides the
-  format: JPEG, PNG and WebP only; the pixel limit is checked before decoding; truncated files
-  are refused), turned upright, and *re-encoded* as JPEG under a generated name, which drops
-  EXIF (GPS position, camera serial) and whatever else the file carried. The original name is
-  kept as data only; no path is ever built from user input.
-- A row and its files stand or fall together. Files are written (temporary file, then
-  ``os.replace``) inside the write transaction, before the row goes in, and removed again if
-  anything fails before the commit. Deleting commits first and removes the files after, so a
-  crash in between leaves an orphan file (:meth:`Store.integrity_report` lists it), never a row
-  without its photo.
-- The web server is multi-threaded and SQLite connections cannot be shared between threads, so
-  every call opens its own connection and closes it (opening one costs well under a
-  millisecond). WAL lets readers run beside the one writer; writers take the lock up front
-  (``BEGIN IMMEDIATE``), so a check and the write that depends on it cannot interleave with
-  another thread's, and wait for each other up to the busy timeout.
-
-A photo is a duplicate when its uploaded bytes or its re-encoded JPEG match those of an item
-already stored (either checksum, either way round): it is refused with
-:class:`DuplicatePhotoError`, which names that item. :meth:`Store.import_zip` merges: items
-already here (same id, or same photo) are kept as they are, never overwritten.
+Why it is built this way (uploads from strangers, a row and its files together, a connection
+per call) is told in :mod:`closet`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import sqlite3
-import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from data.images import DEFAULT_MAX_PIXELS
-from outfit.domain import Closet, Item
-from outfit.errors import ItemNotFoundError
-from outfit.vocab import CATEGORY_SLOT, check_slot
-from webapp import archive
-from webapp import features as feature_cache
-from webapp.archive import ARCHIVE_FORMAT, ARCHIVE_VERSION, MANIFEST  # noqa: F401  (re-exported)
-from webapp.errors import ArchiveError, DuplicatePhotoError, SchemaVersionError, StoreError
-from webapp.feedback import export_polyvore
-from webapp.photos import (
+from closet import archive, integrity, wears
+from closet import feature_rows as feature_cache
+from closet.archive import ARCHIVE_FORMAT, ARCHIVE_VERSION, MANIFEST  # noqa: F401  (re-exported)
+from closet.errors import ArchiveError, DuplicatePhotoError, SchemaVersionError, StoreError
+from closet.feedback import export_polyvore
+from closet.photos import (
     JPEG_QUALITY,  # noqa: F401  (re-exported)
     PHOTO_MAX_SIDE,
     THUMB_SIZE,
@@ -63,9 +36,9 @@ from webapp.photos import (
     _write_file,
     prepare_upload,
 )
-from webapp.records import (
+from closet.queries import find_photo, insert_item, item_filter
+from closet.records import (
     _ID_RE,  # noqa: F401  (re-exported)
-    _ITEM_COLUMNS,
     ExportReport,
     FeedbackRecord,
     ImportReport,
@@ -81,17 +54,19 @@ from webapp.records import (
     _token,
     _unique_ids,
 )
-from webapp.schema import (
+from closet.schema import (
     CHOICE_TAGS,
     DB_NAME,
     MIGRATIONS,
     SCHEMA_VERSION,
     TAGS,
-    _chunks,
     _delete_items,
     transaction,
     upgrade_database,
 )
+from data.images import DEFAULT_MAX_PIXELS
+from outfit.domain import Closet, Item
+from outfit.errors import ItemNotFoundError
 
 __all__ = [
     "Store", "ItemRecord", "FeedbackRecord", "WearRecord", "ExportReport", "ImportReport",
@@ -100,7 +75,6 @@ __all__ = [
 ]
 
 PHOTOS, THUMBS, MASKS = "images", "thumbs", "masks"
-LOST_AND_FOUND = "lost+found"  # where Store.repair moves files that belong to no item
 MAX_UPLOAD_BYTES = 25 * 2**20
 _STORED_RE = re.compile(r"[a-z0-9]{20}\.jpg")
 
@@ -137,17 +111,6 @@ class Store:
         """A connection inside one transaction (``BEGIN IMMEDIATE`` to write)."""
         return transaction(self.db_path, self.busy_timeout_s, write=write)
 
-    @staticmethod
-    def _require(conn: sqlite3.Connection, item_ids: Sequence[str]) -> None:
-        """Raise ItemNotFoundError naming the first of ``item_ids`` that is not an item."""
-        for part in _chunks(item_ids):
-            found = {r[0] for r in conn.execute(
-                f"SELECT id FROM items WHERE id IN ({','.join('?' * len(part))})", part)}
-            missing = [i for i in part if i not in found]
-            if missing:
-                raise ItemNotFoundError(f"no item {missing[0]!r} in the closet",
-                                        hint="list the closet to see the item ids")
-
     # ---- items
 
     def add_photo(self, data: bytes, original_name: str,
@@ -156,7 +119,7 @@ class Store:
 
         ``data`` is the file's bytes; ``original_name`` is kept as data only. ``tags`` may hold
         ``name``, the :data:`TAGS`, ``<tag>_confidence`` and the :data:`CHOICE_TAGS` (see
-        :func:`webapp.records._initial_tags`).
+        :func:`closet.records._initial_tags`).
         Raises ImageError for a refused file, DuplicatePhotoError when the photo is already
         here; either way nothing is left behind.
         """
@@ -174,30 +137,18 @@ class Store:
         written: list[Path] = []
         try:
             with self._tx(write=True) as conn:
-                existing = self._find_photo(conn, record.sha256, record.source_sha256)
+                existing = find_photo(conn, record.sha256, record.source_sha256)
                 if existing:
                     raise DuplicatePhotoError(name, existing)
                 for folder, payload in ((self.photos_dir, photo), (self.thumbs_dir, thumb)):
                     path = folder / record.stored_name
                     written.append(path)
                     _write_file(path, payload)
-                self._insert_item(conn, record)
+                insert_item(conn, record)
         except BaseException:
             _remove(written)
             raise
         return record
-
-    @staticmethod
-    def _find_photo(conn: sqlite3.Connection, *shas: str) -> str | None:
-        marks = ",".join("?" * len(shas))
-        row = conn.execute(f"SELECT id FROM items WHERE sha256 IN ({marks}) OR source_sha256 IN "
-                           f"({marks}) LIMIT 1", (*shas, *shas)).fetchone()
-        return row[0] if row else None
-
-    def _insert_item(self, conn: sqlite3.Connection, record: ItemRecord) -> None:
-        row = asdict(record)
-        conn.execute(f"INSERT INTO items ({', '.join(_ITEM_COLUMNS)}) VALUES "
-                     f"({', '.join(':' + c for c in _ITEM_COLUMNS)})", row)
 
     def get(self, item_id: str) -> ItemRecord:
         with self._tx() as conn:
@@ -210,28 +161,6 @@ class Store:
                                     hint="list the closet to see the item ids")
         return _record(row)
 
-    @staticmethod
-    def _where(slot: str | None, color: str | None, pattern: str | None,
-               available: bool | None, search: str | None) -> tuple[str, list[Any]]:
-        clauses, params = [], []
-        if slot is not None:
-            cats = [c for c, s in CATEGORY_SLOT.items() if s == check_slot(slot)]
-            clauses.append(f"semantic_category IN ({','.join('?' * len(cats))})")
-            params += cats
-        for column, value in (("color", color), ("pattern", pattern)):
-            if value is not None:
-                clauses.append(f"{column} = ? COLLATE NOCASE")
-                params.append(value.strip())
-        if available is not None:
-            clauses.append("in_wash = ?")
-            params.append(0 if available else 1)
-        searched = ("name", "original_name", "category", "semantic_category", "color", "pattern")
-        for word in (search or "").split():  # every word must appear in some field
-            like = "%" + re.sub(r"([\\%_])", r"\\\1", word) + "%"
-            clauses.append("(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in searched) + ")")
-            params += [like] * len(searched)
-        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
-
     def list(self, slot: str | None = None, color: str | None = None, pattern: str | None = None,
              available: bool | None = None, search: str | None = None, limit: int | None = None,
              offset: int = 0) -> list[ItemRecord]:
@@ -240,7 +169,7 @@ class Store:
         semantic category, colour or pattern. Colour and pattern match whole values."""
         if (limit is not None and limit < 0) or offset < 0:
             raise StoreError("limit and offset must not be negative")
-        where, params = self._where(slot, color, pattern, available, search)
+        where, params = item_filter(slot, color, pattern, available, search)
         with self._tx() as conn:
             rows = conn.execute(f"SELECT * FROM items{where} ORDER BY created_at DESC, rowid DESC "
                                 "LIMIT ? OFFSET ?", (*params, -1 if limit is None else limit,
@@ -250,7 +179,7 @@ class Store:
     def count(self, slot: str | None = None, color: str | None = None, pattern: str | None = None,
               available: bool | None = None, search: str | None = None) -> int:
         """How many items :meth:`list` would return without a limit (for paging)."""
-        where, params = self._where(slot, color, pattern, available, search)
+        where, params = item_filter(slot, color, pattern, available, search)
         with self._tx() as conn:
             return int(conn.execute(f"SELECT count(*) FROM items{where}", params).fetchone()[0])
 
@@ -369,45 +298,25 @@ class Store:
                               attributes=attrs))
         return Closet(tuple(items), name=self.folder.name or "closet")
 
-    # ---- wear log
+    # ---- wear log and feedback (their SQL is in closet.wears)
 
     def log_wear(self, item_ids: Iterable[str], date: dt.date | str | None = None) -> str:
         """Record that these items were worn together on ``date`` (default today); the wear id."""
         ids, day = _unique_ids(item_ids, 1), _as_date(date)
-        wear_id = _token(12)
         with self._tx(write=True) as conn:
-            self._require(conn, ids)
-            conn.execute("INSERT INTO wears (id, worn_on, created_at) VALUES (?, ?, ?)",
-                         (wear_id, day, _now()))
-            conn.executemany("INSERT INTO wear_items (wear_id, item_id) VALUES (?, ?)",
-                             [(wear_id, i) for i in ids])
-        return wear_id
+            return wears.log_wear(conn, ids, day)
 
     def wear_counts(self) -> dict[str, int]:
         """Item id -> times worn, every item present (0 when never worn)."""
         with self._tx() as conn:
-            rows = conn.execute("SELECT items.id, count(wear_items.wear_id) FROM items LEFT JOIN "
-                                "wear_items ON wear_items.item_id = items.id GROUP BY items.id")
-            return {r[0]: int(r[1]) for r in rows}
+            return wears.wear_counts(conn)
 
     def wears(self, limit: int = 20, offset: int = 0,
               item_id: str | None = None) -> list[WearRecord]:
         """The wear log, latest day first (the latest logged first within a day); with
         ``item_id`` only the wears that included that item."""
-        where, args = ("", []) if item_id is None else (
-            " WHERE id IN (SELECT wear_id FROM wear_items WHERE item_id = ?)", [item_id])
         with self._tx() as conn:
-            rows = conn.execute(f"SELECT id, worn_on, created_at FROM wears{where} "
-                                "ORDER BY worn_on DESC, created_at DESC, rowid DESC "
-                                "LIMIT ? OFFSET ?", (*args, int(limit), int(offset))).fetchall()
-            members: dict[str, list[str]] = {r["id"]: [] for r in rows}
-            for part in _chunks(list(members)):
-                for m in conn.execute(
-                        "SELECT wear_id, item_id FROM wear_items WHERE wear_id IN "
-                        f"({','.join('?' * len(part))})", part):
-                    members[m[0]].append(m[1])
-        return [WearRecord(r["id"], r["worn_on"], tuple(members[r["id"]]), r["created_at"])
-                for r in rows]
+            return wears.wears(conn, limit, offset, item_id)
 
     def wear_total(self) -> int:
         """How many wears are logged."""
@@ -421,46 +330,24 @@ class Store:
             raise StoreError(f"days must not be negative, got {days}")
         cutoff = ((today or dt.date.today()) - dt.timedelta(days=days)).isoformat()
         with self._tx() as conn:
-            rows = conn.execute(
-                "SELECT items.*, COALESCE(max(wears.worn_on), date(items.created_at, 'localtime')) "
-                "AS last FROM items LEFT JOIN wear_items ON wear_items.item_id = items.id "
-                "LEFT JOIN wears ON wears.id = wear_items.wear_id GROUP BY items.id "
-                "HAVING last < ? ORDER BY last, items.rowid", (cutoff,)).fetchall()
-        return [_record(r) for r in rows]
-
-    # ---- feedback
+            return wears.last_worn_before(conn, cutoff)
 
     def add_feedback(self, item_ids: Iterable[str], up: bool) -> str:
         """Thumbs up or down on an outfit (two or more items); a later judgement of the same set
         of items replaces the earlier one. Returns the feedback id."""
         ids = _unique_ids(item_ids, 2)
-        key = ",".join(sorted(ids))
         with self._tx(write=True) as conn:
-            self._require(conn, ids)
-            row = conn.execute("SELECT id FROM feedback WHERE outfit_key = ?", (key,)).fetchone()
-            if row:
-                conn.execute("UPDATE feedback SET up = ?, created_at = ? WHERE id = ?",
-                             (int(bool(up)), _now(), row[0]))
-                return str(row[0])
-            fid = _token(12)
-            conn.execute("INSERT INTO feedback (id, outfit_key, up, created_at) VALUES "
-                         "(?, ?, ?, ?)", (fid, key, int(bool(up)), _now()))
-            conn.executemany("INSERT INTO feedback_items (feedback_id, item_id) VALUES (?, ?)",
-                             [(fid, i) for i in ids])
-            return fid
+            return wears.add_feedback(conn, ids, up)
 
     def feedback(self) -> list[FeedbackRecord]:
         """Every judgement, oldest first."""
         with self._tx() as conn:
-            rows = conn.execute("SELECT id, outfit_key, up, created_at FROM feedback "
-                                "ORDER BY created_at, rowid").fetchall()
-        return [FeedbackRecord(r["id"], tuple(r["outfit_key"].split(",")), bool(r["up"]),
-                               r["created_at"]) for r in rows]
+            return wears.feedback(conn)
 
     def export_feedback_polyvore(self, out_dir: Path | str, *, valid_fraction: float = 0.2,
                                  seed: int = 0) -> dict[str, int]:
         """Write the thumbs-up outfits as a Polyvore Outfits dataset that ``outfit train`` reads
-        (see :func:`webapp.feedback.export_polyvore`); the counts of what was written."""
+        (see :func:`closet.feedback.export_polyvore`); the counts of what was written."""
         return export_polyvore(self, out_dir, valid_fraction=valid_fraction, seed=seed)
 
     # ---- feature cache
@@ -468,76 +355,39 @@ class Store:
     def put_features(self, model_key: str, vectors: Mapping[str, Any], *,
                      skip_missing: bool = False) -> None:
         """Cache one 1-D float32 vector per item for ``model_key`` (replacing older ones);
-        see :func:`webapp.features.put_features`."""
-        feature_cache.put_features(self, model_key, vectors, skip_missing=skip_missing)
+        see :func:`closet.feature_rows.put_features`."""
+        with self._tx(write=True) as conn:
+            feature_cache.put_features(conn, model_key, vectors, skip_missing=skip_missing)
 
     def features(self, model_key: str, item_ids: Iterable[str], *,
                  skip_missing: bool = False) -> dict[str, np.ndarray]:
         """Cached vectors (float32) of these items for ``model_key``; items with none cached
-        are absent from the result (compute those); see :func:`webapp.features.features`."""
-        return feature_cache.features(self, model_key, item_ids, skip_missing=skip_missing)
+        are absent from the result (compute those); see :func:`closet.feature_rows.features`."""
+        with self._tx() as conn:
+            return feature_cache.features(conn, model_key, item_ids, skip_missing=skip_missing)
 
     def clear_features(self, model_key: str | None = None) -> int:
         """Drop cached vectors of one model (or all); how many were dropped."""
-        return feature_cache.clear_features(self, model_key)
+        with self._tx(write=True) as conn:
+            return feature_cache.clear_features(conn, model_key)
 
     # ---- archive
 
     def export_zip(self, path: Path | str) -> ExportReport:
-        """Write the closet to one zip (see :func:`webapp.archive.export_zip`)."""
+        """Write the closet to one zip (see :func:`closet.archive.export_zip`)."""
         return archive.export_zip(self, path)
 
     def import_zip(self, path: Path | str) -> ImportReport:
         """Merge a zip made by :meth:`export_zip` into this closet, all or nothing (see
-        :func:`webapp.archive.import_zip`)."""
+        :func:`closet.archive.import_zip`)."""
         return archive.import_zip(self, path)
 
-    # ---- integrity
+    # ---- integrity (closet.integrity)
 
     def integrity_report(self) -> dict[str, Any]:
-        """What is wrong, if anything: SQLite's ``integrity_check`` and ``foreign_key_check``,
-        items whose photo or thumbnail is missing, and files in ``images/`` or ``thumbs/`` that
-        belong to no item (e.g. left by a crash between a commit and a file removal)."""
-        with self._tx() as conn:
-            check = [r[0] for r in conn.execute("PRAGMA integrity_check")]
-            fk = conn.execute("PRAGMA foreign_key_check").fetchall()
-            rows = conn.execute("SELECT id, stored_name FROM items ORDER BY rowid").fetchall()
-        stored = {r["stored_name"] for r in rows}
-        missing_photos = [r["id"] for r in rows if not (self.photos_dir / r["stored_name"]).is_file()]
-        missing_thumbs = [r["id"] for r in rows if not (self.thumbs_dir / r["stored_name"]).is_file()]
-        orphans = sorted(f"{d.name}/{p.name}" for d in (self.photos_dir, self.thumbs_dir)
-                         for p in d.iterdir() if p.name not in stored)
-        return {"ok": check == ["ok"] and not fk and not missing_photos and not missing_thumbs
-                and not orphans,
-                "integrity_check": check, "foreign_key_errors": len(fk),
-                "missing_photos": missing_photos, "missing_thumbs": missing_thumbs,
-                "orphan_files": orphans}
+        """What is wrong, if anything (see :func:`closet.integrity.integrity_report`)."""
+        return integrity.integrity_report(self)
 
     def repair(self, min_age_s: float = 60.0) -> dict[str, Any]:
-        """Move the orphan files of :meth:`integrity_report` older than ``min_age_s`` (an upload
-        in flight writes its files a moment before its row) into
-        ``lost+found/<UTC time>/{images,thumbs}/``: nothing is deleted, and the closet is
-        consistent again. Items whose photo is missing cannot be repaired here: they are
-        reported (delete them, or upload the photo again). Returns what was moved and what is
-        left."""
-        report = self.integrity_report()
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-        now = time.time()
-        moved, young = [], []
-        for rel in report["orphan_files"]:
-            src = self.folder / rel
-            try:
-                if now - src.stat().st_mtime < min_age_s:
-                    young.append(rel)
-                    continue
-            except FileNotFoundError:  # its upload committed or failed meanwhile
-                continue
-            dest = self.folder / LOST_AND_FOUND / stamp / rel
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(src, dest)
-            moved.append(rel)
-        after = self.integrity_report()
-        return {"moved": moved, "kept_young": young,
-                "lost_and_found": str(self.folder / LOST_AND_FOUND / stamp) if moved else None,
-                "ok": after["ok"], "report": after}
-
+        """Move orphan files to ``lost+found`` (see :func:`closet.integrity.repair`)."""
+        return integrity.repair(self, min_age_s)

@@ -10,12 +10,12 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from closet.errors import StoreError
 from data.dataset import CompatibilityQuestion, Dataset
 from outfit.domain import Outfit
-from webapp.errors import StoreError
 
 if TYPE_CHECKING:
-    from webapp.store import Store
+    from closet.store import Store
 
 __all__ = ["export_polyvore"]
 

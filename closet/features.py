@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from closet.errors import StoreError
+from closet.store import Store
 from outfit.domain import Item
 from outfit.errors import ImageError
-from webapp.errors import StoreError
-from webapp.store import Store
 
 if TYPE_CHECKING:
     from grader.api import FeatureTable, GraderModel

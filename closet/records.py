@@ -16,9 +16,9 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from closet.errors import StoreError
+from closet.schema import CHOICE_TAGS, TAGS
 from outfit.vocab import CATEGORY_SLOT, normalize_category
-from webapp.errors import StoreError
-from webapp.schema import CHOICE_TAGS, TAGS
 
 __all__ = ["ItemRecord", "FeedbackRecord", "WearRecord", "ExportReport", "ImportReport"]
 
@@ -29,9 +29,9 @@ _MAX_TAG_LEN, _MAX_NAME_LEN = 64, 200
 
 @dataclass(frozen=True)
 class ItemRecord:
-    """One row of ``items``. Each of the :data:`~webapp.schema.TAGS` has a confidence (None
+    """One row of ``items``. Each of the :data:`~closet.schema.TAGS` has a confidence (None
     when set by hand) and a flag saying the person edited it (auto-tagging never overwrites an
-    edited tag); ``season`` and ``formality`` (:data:`~webapp.schema.CHOICE_TAGS`) are only
+    edited tag); ``season`` and ``formality`` (:data:`~closet.schema.CHOICE_TAGS`) are only
     ever set by hand, None while unknown."""
 
     id: str
