@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from explain import list_methods
-from explain.evaluate import (
+from explain.evaluation import (
     evaluate_explainer,
     explainer_table,
     random_baseline,
