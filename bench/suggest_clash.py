@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> dict:
     from data.loaders import load_dataset
     from data.synth.rules import truth
     from explain import attribute, suggest
-    from explain.evaluate import rule_cases
+    from explain.evaluation import rule_cases
     from grader import load_model
     from outfit.domain import Closet
 

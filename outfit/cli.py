@@ -519,7 +519,7 @@ def evaluate_explainer_command(dataset: Path, model_path: Path, methods: tuple[s
                                cache_dir: Path | None) -> None:
     """Does each attribution method tell the truth? Replace-and-detect, deletion curves, a
     randomisation check and, in a synthetic world, the true culprits."""
-    from explain.evaluate import evaluate_explainer, explainer_table
+    from explain.evaluation import evaluate_explainer, explainer_table
     from grader import load_model
 
     model = load_model(model_path, device=device)

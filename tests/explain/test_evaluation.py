@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from explain import list_methods
-from explain.evaluate import (
+from explain.evaluation import (
+    RuleVerdict,
     evaluate_explainer,
     explainer_table,
     random_baseline,
@@ -20,6 +21,8 @@ from explain.evaluate import (
     reinitialise,
     save_explainer_plots,
     spearman,
+    tie_blind,
+    top_hit,
 )
 from grader import load_model
 from grader.api import GraderModel
@@ -173,6 +176,18 @@ def test_ties_rank_like_chance_and_the_random_baseline_is_exact():
     assert exact["top1_item_group"] == pytest.approx(np.mean(hits_pair), abs=0.01)
     assert exact["mrr"] == pytest.approx(np.mean(rr_pair), abs=0.015)
     assert random_baseline([], groups)["top1_item"] is None
+
+
+def test_several_right_answers_and_the_tie_blind_ceiling():
+    # any target among those tied first counts, in proportion: two of three tied first are right
+    assert top_hit(np.array([-1.0, -1.0, -1.0, 0.5]), {0, 2}) == pytest.approx(2 / 3)
+    assert top_hit(np.array([-1.0, -2.0, 0.5]), [0, 2]) == 0.0
+    assert top_hit(np.array([-1.0, -2.0, 0.5]), [1]) == rank_of(np.array([-1.0, -2.0, 0.5]), 1)[0]
+    # the rules blame both items of a clash: an explainer that cannot tell them apart gets 1/2
+    clash = RuleVerdict({0: frozenset({"pattern"}), 2: frozenset({"pattern"})}, ("pattern",))
+    assert clash.blamed == {0, 2}
+    assert tie_blind(clash, 0) == 0.5 and tie_blind(clash, 1) == 0.0
+    assert tie_blind(RuleVerdict({}, ()), 1) == 1.0  # nobody blamed: nothing caps it
 
 
 def test_spearman_and_reinitialisation(tiny_model):
