@@ -33,9 +33,9 @@ from outfit.registry import Registry
 
 from .attribution import wearable_items
 
-__all__ = ["PixelInput", "PixelResult", "register_pixel_method", "list_pixel_methods",
-           "get_pixel_method", "pixel_input", "pixel_features", "soft_color_features",
-           "eval_mode", "COLOR_MODES"]
+__all__ = ["PixelInput", "PixelResult", "PixelMethod", "register_pixel_method",
+           "list_pixel_methods", "get_pixel_method", "pixel_input", "photo_items",
+           "pixel_features", "soft_color_features", "eval_mode", "COLOR_MODES"]
 
 COLOR_MODES: tuple[str, ...] = ("soft", "fixed")
 
