@@ -5,6 +5,7 @@ person reads, and the swap that would help most.
     att = attribute(outfit, model)              # method="gxa" (Tangseng & Okatani 2019)
     print(reasons(att))
     print(suggest(outfit, closet, model))
+    att = attribute(outfit, model, noise_averaged(get_method("ig")))  # any method, smoothed
 """
 
 from .attribution import (
@@ -13,13 +14,16 @@ from .attribution import (
     MethodResult,
     OutfitInput,
     attribute,
+    get_method,
     list_methods,
     register_method,
 )
+from .noise import noise_averaged
 from .reference import FeatureReference, feature_reference, reference_from_table
 from .suggest import Replacement, Suggestion, suggest
 from .text import reasons
 
 __all__ = ["Attribution", "MethodResult", "OutfitInput", "attribute", "list_methods",
-           "register_method", "FeatureReference", "feature_reference", "reference_from_table",
-           "GROUP_WORDS", "reasons", "suggest", "Suggestion", "Replacement"]
+           "register_method", "get_method", "noise_averaged", "FeatureReference",
+           "feature_reference", "reference_from_table", "GROUP_WORDS", "reasons", "suggest",
+           "Suggestion", "Replacement"]

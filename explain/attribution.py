@@ -8,13 +8,14 @@
 Every method answers in logit points: how much each item's colour, shape, pattern or style
 moves the outfit's logit. Methods live in :mod:`explain.methods`, one module each, registered
 by name; each gets an :class:`OutfitInput` (the outfit's features, the grader as a function of
-them, each item's category-mean baseline) and returns a :class:`MethodResult`.
+them, each item's category-mean baseline) and returns a :class:`MethodResult`. Any method
+composes with :func:`explain.noise.noise_averaged` (``smoothgrad`` is it around ``gxa``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -31,16 +32,20 @@ from .clash import Clash, find_clash
 from .reference import FeatureReference, feature_reference
 
 __all__ = ["Attribution", "MethodResult", "OutfitInput", "attribute", "register_method",
-           "list_methods", "GROUP_WORDS"]
+           "list_methods", "get_method", "GROUP_WORDS"]
 
 GROUP_WORDS = {"color": "colour", "shape": "shape", "pattern": "pattern", "style": "style"}
+NOISY_BATCH = 8192
+"""At most this many noisy outfits per grader pass (:attr:`OutfitInput.noise`)."""
 
 
 @dataclass
 class OutfitInput:
     """One outfit as the methods see it: features ``feats (n, D)``, slots ``(n,)``, each item's
     category-mean ``baseline (n, D)``, the features' spread ``std (D,)``, and the grader as a
-    function of the features: :meth:`logits`."""
+    function of the features: :meth:`logits`. ``noise (S, n, D)``, when set
+    (:func:`explain.noise.noise_averaged`), makes that function the grader averaged over the
+    ``S`` copies of its input shifted by the noise."""
 
     items: tuple[Item, ...]
     feats: torch.Tensor
@@ -49,10 +54,20 @@ class OutfitInput:
     std: torch.Tensor
     layout: FeatureLayout
     grader: OutfitGrader
+    noise: torch.Tensor | None = None
 
     @property
     def n(self) -> int:
         return len(self.items)
+
+    @property
+    def noise_shape(self) -> tuple[int, ...]:
+        return tuple(self.feats.shape)
+
+    @property
+    def noise_unit(self) -> torch.Tensor:
+        """Noise is measured in each feature's spread."""
+        return self.std
 
     @property
     def groups(self) -> tuple[str, ...]:
@@ -62,10 +77,24 @@ class OutfitInput:
         """Logits ``(B,)`` of outfits whose items have features ``x (B, n, D)`` (``mask (B, n)``:
         which items are worn; all by default). Differentiable in ``x``."""
         b = x.shape[0]
-        slots = self.slots.expand(b, -1)
         if mask is None:
             mask = torch.ones(b, self.n, dtype=torch.bool, device=x.device)
-        return self.grader(x, slots, mask)
+        if self.noise is None:
+            return self.grader(x, self.slots.expand(b, -1), mask)
+        step = max(1, NOISY_BATCH // max(1, b))
+        parts = []
+        for s in range(0, len(self.noise), step):
+            shift = self.noise[s:s + step]  # (k, n, D)
+            k = len(shift)
+            noisy = (x[None] + shift[:, None]).reshape(k * b, self.n, -1)
+            parts.append(self.grader(noisy, self.slots.expand(k * b, -1),
+                                     mask[None].expand(k, -1, -1).reshape(k * b, -1))
+                         .reshape(k, b))
+        return torch.cat(parts).mean(0)
+
+    def average_over(self, method: Method, shifts: torch.Tensor, **options) -> MethodResult:
+        """``method`` on the grader averaged over the outfit shifted by each of ``shifts``."""
+        return method(replace(self, noise=shifts), **options)
 
     def logits_chunked(self, x: torch.Tensor, chunk: int = 4096,
                        mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -132,6 +161,12 @@ def list_methods() -> list[str]:
     from . import methods  # noqa: F401  (registers the built-in methods)
 
     return _REGISTRY.names()
+
+
+def get_method(name: str) -> Method:
+    """The method registered as ``name`` (an :class:`OutfitError` listing them if none is)."""
+    list_methods()
+    return _REGISTRY.get(name)
 
 
 @dataclass(frozen=True)
@@ -250,16 +285,17 @@ def outfit_input(items: Sequence[Item], model: GraderModel, *, features: Feature
     return inp, reference
 
 
-def attribute(outfit: Outfit | Sequence[Item], model: GraderModel, method: str = "gxa", *,
+def attribute(outfit: Outfit | Sequence[Item], model: GraderModel, method: str | Method = "gxa", *,
               features: FeatureTable | None = None, reference: FeatureReference | None = None,
               cache_dir=None, **options) -> Attribution:
-    """Attribute ``outfit``'s score to (item, feature group) pairs with ``method``.
+    """Attribute ``outfit``'s score to (item, feature group) pairs with ``method`` (a
+    registered name, or a method function such as :func:`explain.noise.noise_averaged` gives).
 
     ``features``: a table holding the items' features (else computed from their photos);
     ``reference``: category means and spread (else the model's, or the outfit's own items');
     ``options`` go to the method (``steps``, ``chunk``, ``samples``, ``noise``, ``seed``...)."""
-    list_methods()
-    fn = _REGISTRY.get(method)
+    fn = get_method(method) if isinstance(method, str) else method
+    method = method if isinstance(method, str) else getattr(fn, "__name__", "custom")
     items = outfit.items if isinstance(outfit, Outfit) else tuple(outfit)
     inp, reference = outfit_input(items, model, features=features, reference=reference,
                                   cache_dir=cache_dir)

@@ -37,7 +37,7 @@ from grader.api import FeatureTable, GraderModel
 from outfit.domain import Item
 from outfit.errors import OutfitError
 
-from .pixels import _eval_mode
+from .pixel_input import eval_mode
 
 __all__ = ["feature_projection", "activation_maximisation", "unit_names", "unit_value",
            "write_diagnostics", "PROJECTIONS", "DIAGNOSTICS_INDEX"]
@@ -182,7 +182,7 @@ def activation_maximisation(model: GraderModel, unit: str, out_png: Path | str, 
     p = (0.1 * torch.randn(1, 3, s, s, generator=gen)).to(model.device).requires_grad_(True)
     moves = torch.randint(-shift, shift + 1, (int(steps), 2), generator=gen).tolist()
     opt = torch.optim.Adam([p], lr=float(lr))
-    with _eval_mode(model):
+    with eval_mode(model):
         with torch.no_grad():
             start = float(unit_value(model, unit, torch.sigmoid(p))[0])
         for dy, dx in moves:

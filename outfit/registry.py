@@ -15,10 +15,12 @@ T = TypeVar("T")
 
 
 class Registry(Generic[T]):
-    """``kind`` is what the entries are called in messages ("backbone", "baseline")."""
+    """``kind`` is what the entries are called in messages ("backbone", "baseline");
+    ``ordered``: :meth:`names` lists the entries in the order they were registered (else sorted)."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, *, ordered: bool = False) -> None:
         self.kind = kind
+        self.ordered = ordered
         self._entries: dict[str, T] = {}
 
     def register(self, name: str) -> Callable[[T], T]:
@@ -40,7 +42,7 @@ class Registry(Generic[T]):
                               hint=f"known {self.kind}s: " + ", ".join(self.names())) from None
 
     def names(self) -> list[str]:
-        return sorted(self._entries)
+        return list(self._entries) if self.ordered else sorted(self._entries)
 
     def __contains__(self, name: object) -> bool:
         return name in self._entries

@@ -55,9 +55,10 @@ def methods() -> list[str]:
 
 
 def pixel_methods() -> list[str]:
-    from explain.pixels import PIXEL_METHODS
+    """The pixel methods' names (for the heat maps)."""
+    from explain.pixels import list_pixel_methods
 
-    return list(PIXEL_METHODS)
+    return list_pixel_methods()
 
 
 def parse_ids(values: Sequence[str]) -> list[str]:
@@ -224,28 +225,13 @@ def heatmap_png(svc: Services, ids: Sequence[str], item_id: str,
                 method: str = DEFAULT_PIXEL_METHOD) -> bytes:
     """PNG: item ``item_id``'s stored photo, its size, under the outfit's pixel map (red
     lowers the score, blue raises it; one scale for every item of the outfit)."""
-    from explain.pixels import LOWERS_RGB, RAISES_RGB
-
     ids = list(ids)
     if item_id not in ids:
         raise OutfitError(f"item {item_id} is not in this outfit",
                           hint="ask for the heat map of one of: " + ", ".join(ids))
     maps = _pixel_maps(svc, ids, method)
-    v = maps.normalised(item_id).astype(np.float32)
     with Image.open(svc.store.photo_path(item_id)) as im:
-        photo = np.asarray(im.convert("RGB"), dtype=np.float32)
-    h, w = photo.shape[:2]
-    side = max(w, h)  # the model saw the photo padded to a centred square: undo that
-    grid = Image.fromarray(v, mode="F").resize((side, side), Image.Resampling.BILINEAR)
-    left, top = (side - w) // 2, (side - h) // 2
-    v = np.asarray(grid.crop((left, top, left + w, top + h)), dtype=np.float32)
-    gamma = 1.0 if maps.method == "gradcam" else 0.5
-    a = (0.85 * np.abs(v) ** gamma)[..., None]
-    tint = np.where(v[..., None] < 0, np.array(LOWERS_RGB, np.float32),
-                    np.array(RAISES_RGB, np.float32))
-    grey = photo @ np.array([0.299, 0.587, 0.114], np.float32)
-    muted = np.repeat((110.0 + grey * (145.0 / 255.0))[..., None], 3, axis=-1)
-    out = np.clip((muted * (1 - a) + tint * a).round(), 0, 255).astype(np.uint8)
-    buf = io.BytesIO()
-    Image.fromarray(out, "RGB").save(buf, format="PNG")
+        photo = np.asarray(im.convert("RGB"))
+    buf = io.BytesIO()  # the map, of the photo padded to a square, is fitted to the photo
+    maps.overlay(item_id, photo=photo).save(buf, format="PNG")
     return buf.getvalue()

@@ -268,3 +268,42 @@ def test_refusals_are_clear(model, outfit):
     pm = pixel_maps(outfit, model)
     with pytest.raises(OutfitError, match="not in this outfit"):
         pm.overlay("nope")
+
+
+def test_pixel_methods_are_registered_in_the_order_offered():
+    from explain.pixels import PIXEL_METHODS, get_pixel_method, list_pixel_methods
+
+    assert list_pixel_methods() == ["gradcam", "saliency", "gradxinput", "ig"]
+    assert tuple(list_pixel_methods()) == PIXEL_METHODS
+    with pytest.raises(OutfitError, match="unknown pixel attribution method") as err:
+        get_pixel_method("lime")
+    assert "gradcam, saliency, gradxinput, ig" in err.value.hint
+
+
+@pytest.mark.parametrize("method", ["saliency", "gradcam"])
+def test_noise_averaging_composes_with_pixel_methods(model, outfit, method):
+    from explain.noise import noise_averaged
+    from explain.pixels import get_pixel_method
+
+    plain = pixel_maps(outfit, model, method)
+    quiet = pixel_maps(outfit, model, noise_averaged(get_pixel_method(method), samples=2,
+                                                     noise=0.0))
+    assert np.allclose(quiet.maps, plain.maps, atol=1e-6)
+    smooth = noise_averaged(get_pixel_method(method), samples=3, noise=0.2, seed=1)
+    noisy = pixel_maps(outfit, model, smooth)
+    assert not np.allclose(noisy.maps, plain.maps, atol=1e-3 * plain.scale)
+    assert np.array_equal(pixel_maps(outfit, model, smooth).maps, noisy.maps)
+    assert noisy.options["samples"] == 3 and noisy.per_pixel == plain.per_pixel
+    assert noisy.logit == plain.logit  # the outfit's own logit, not a noisy one
+
+
+def test_one_overlay_for_the_model_view_and_the_stored_photo(model, outfit):
+    from explain.overlay import heat_overlay
+
+    pm = pixel_maps(outfit, model, "gradcam")
+    s = model.prep.image_size
+    assert np.array_equal(np.asarray(pm.overlay(1)),
+                          np.asarray(heat_overlay(pm.photos[1], pm.normalised(1), gamma=1.0)))
+    wide = np.full((s, 2 * s, 3), 200, np.uint8)  # a photo twice as wide as tall, its own size
+    img = pm.overlay(1, photo=wide)
+    assert img.size == (2 * s, s) and img.mode == "RGB"
