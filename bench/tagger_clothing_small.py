@@ -23,7 +23,7 @@ DATA = ROOT / ".." / "shared" / "data" / "clothing-small"
 
 
 def get_args_parser() -> argparse.ArgumentParser:
-    from outfit.cli import train_tagger as command
+    from outfit_cli.cmd_train import train_tagger as command
 
     defaults = {p.name: p.default for p in command.params}
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -23,6 +23,7 @@ import torch
 from grader.api import FeatureTable, GraderModel
 from grader.features import FeatureLayout
 from grader.model import OutfitGrader
+from outfit import defaults
 from outfit.domain import Item, Outfit
 from outfit.errors import OutfitError
 from outfit.registry import Registry
@@ -285,7 +286,8 @@ def outfit_input(items: Sequence[Item], model: GraderModel, *, features: Feature
     return inp, reference
 
 
-def attribute(outfit: Outfit | Sequence[Item], model: GraderModel, method: str | Method = "gxa", *,
+def attribute(outfit: Outfit | Sequence[Item], model: GraderModel,
+              method: str | Method = defaults.ATTRIBUTION_METHOD, *,
               features: FeatureTable | None = None, reference: FeatureReference | None = None,
               cache_dir=None, **options) -> Attribution:
     """Attribute ``outfit``'s score to (item, feature group) pairs with ``method`` (a

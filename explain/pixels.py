@@ -52,6 +52,7 @@ from PIL import Image
 
 from grader.api import FeatureTable, GraderModel
 from grader.color import color_features
+from outfit import defaults
 from outfit.domain import Item, Outfit
 from outfit.errors import OutfitError
 
@@ -175,7 +176,7 @@ class PixelMaps:
 
 # ---------------------------------------------------------------------------------- entry point
 def pixel_maps(items: Outfit | Sequence[Item], model: GraderModel,
-               method: str | PixelMethod = "gradcam", *, images: torch.Tensor | None = None,
+               method: str | PixelMethod = defaults.PIXEL_METHOD, *, images: torch.Tensor | None = None,
                features: FeatureTable | None = None, steps: int = 16, size: int | None = None,
                relu: bool = False, color: str = "soft", layer: str | None = None,
                rule: str = "gausslegendre", chunk: int = 64, cache_dir=None) -> PixelMaps:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from grader.api import FeatureTable, GraderModel
+from outfit import defaults
 from outfit.domain import Closet, Item, Outfit
 from outfit.errors import OutfitError
 from outfit.vocab import ACCESSORY, OUTER
@@ -91,7 +92,8 @@ def percent(p: float, extra: int = 0) -> str:
 
 def suggest(outfit: Outfit | Sequence[Item], closet: Closet | Sequence[Item], model: GraderModel,
             *, features: FeatureTable | None = None, attribution: Attribution | None = None,
-            method: str = "gxa", k: int = 5, excluded: Sequence[str] = ()) -> Suggestion:
+            method: str = defaults.ATTRIBUTION_METHOD, k: int = defaults.SUGGESTIONS,
+            excluded: Sequence[str] = ()) -> Suggestion:
     """The most harmful item of ``outfit`` and the ``k`` best ways to replace it from
     ``closet`` (items in ``excluded``, e.g. in the wash, are not offered)."""
     items = tuple(outfit.items if isinstance(outfit, Outfit) else outfit)

@@ -32,6 +32,7 @@ from tqdm.auto import tqdm
 from data.dataset import Dataset
 from data.fileio import atomic_write_json
 from data.loaders import load_dataset
+from outfit import defaults
 from outfit.errors import OutfitError
 
 from .api import GraderModel, feature_statistics, pad_outfits, slot_ids
@@ -66,9 +67,9 @@ class TrainConfig:
     arch: str = "slots"
     backbone: str = "small"
     weights: str = "none"
-    image_size: int = 64
-    feature_epochs: int = 12
-    epochs: int = 30
+    image_size: int = defaults.IMAGE_SIZE
+    feature_epochs: int = defaults.FEATURE_EPOCHS
+    epochs: int = defaults.EPOCHS
     batch_size: int = 256
     feature_batch_size: int = 128
     lr: float = 5e-3
@@ -90,7 +91,7 @@ class TrainConfig:
     negatives: int = 2  # swapped negatives per outfit and epoch
     use_labelled: bool = True  # add the train split's labelled compatibility questions
     device: str = "cpu"
-    seed: int = 0
+    seed: int = defaults.SEED
     version: str = "nondisjoint"
     freeze_backbone: bool = False
     cache_dir: str | None = None

@@ -25,13 +25,14 @@ from pathlib import Path
 import numpy as np
 
 from grader.api import FeatureTable, GraderModel
+from outfit import defaults
 from outfit.domain import Closet, Item
 from outfit.errors import OutfitError
 
 from .problem import Constraints, SearchProblem
 from .retrieval import SHORTLIST_THRESHOLD, SlotIndex, complement_rows
 from .scoring import ClosetScorer, closet_scorer
-from .strategies import Candidate, Shortlist, get_strategy
+from .strategies import Candidate, Shortlist, check_strategy_options, get_strategy, strategy_options
 
 __all__ = ["Recommendation", "Complement", "search", "complements", "select_diverse", "slot_index"]
 
@@ -57,7 +58,7 @@ class Recommendation:
 
 
 def select_diverse(pool: Sequence[Candidate], scores: np.ndarray, k: int, *,
-                   diversity: float = 0.3, max_shared: int | None = None,
+                   diversity: float = defaults.DIVERSITY, max_shared: int | None = None,
                    rng: random.Random | None = None, temperature: float = 0.05
                    ) -> list[int]:
     """Indices into ``pool`` of ``k`` outfits chosen by maximal marginal relevance.
@@ -100,24 +101,27 @@ def select_diverse(pool: Sequence[Candidate], scores: np.ndarray, k: int, *,
     return chosen
 
 
-def search(closet: Closet | Iterable[Item], model: GraderModel, *, k: int = 10, beam: int = 16,
+def search(closet: Closet | Iterable[Item], model: GraderModel, *, k: int = defaults.RECOMMENDATIONS,
+           beam: int | None = None,
            pinned: Iterable[str] = (), excluded: Iterable[str] = (),
            constraints: Constraints | Mapping[str, str | None] | None = None,
-           diversity: float = 0.3, max_shared: int | None = None, reroll: int = 0,
-           strategy: str = "beam", shortlist: Shortlist | None = None,
+           diversity: float = defaults.DIVERSITY, max_shared: int | None = None, reroll: int = 0,
+           strategy: str = defaults.STRATEGY, shortlist: Shortlist | None = None,
            cache_dir: Path | str | None = None, index_dir: Path | str | None = None,
            features: FeatureTable | None = None, **options: object) -> list[Recommendation]:
     """The ``k`` best outfits of ``closet`` by ``model``, different from each other.
 
     ``pinned`` ids are in every outfit ("build around this"), ``excluded`` ids in none ("in the
     wash"); ``constraints`` (``{"season": "winter", "occasion": "formal"}``) keep items whose
-    attributes fit. ``strategy``: ``beam`` (default), ``partial`` or ``exhaustive``; ``options``
-    go to it (``max_outfits``, ``keep``...). ``shortlist``: narrows a large closet's options per
-    slot before grading; by default beam search shortlists slots of more than
-    ``SHORTLIST_THRESHOLD`` items through a faiss index (:mod:`recommender.retrieval`), saved
-    under ``index_dir`` when given. ``features``: the closet's features if already computed
-    (one row per closet item, in order); else they are computed from the photos once and
-    cached."""
+    attributes fit. ``strategy``: ``beam`` (default), ``partial`` or ``exhaustive``; ``beam``
+    (its width) and ``options`` go to it (``max_outfits``, ``keep``...), and an option it does
+    not take is an error naming those it does (:func:`~recommender.strategies.strategy_options`;
+    left out, the strategy's own default applies, from :mod:`outfit.defaults`). ``shortlist``:
+    narrows a large closet's options per slot before grading; by default beam search shortlists
+    slots of more than ``SHORTLIST_THRESHOLD`` items through a faiss index
+    (:mod:`recommender.retrieval`), saved under ``index_dir`` when given. ``features``: the
+    closet's features if already computed (one row per closet item, in order); else they are
+    computed from the photos once and cached."""
     if k < 1:
         raise OutfitError(f"k must be at least 1, got {k}")
     if reroll < 0:
@@ -126,12 +130,17 @@ def search(closet: Closet | Iterable[Item], model: GraderModel, *, k: int = 10, 
     problem = SearchProblem.build(closet, pinned=pinned, excluded=excluded,
                                   constraints=constraints)
     run = get_strategy(strategy)
+    given = {**options, **{name: value for name, value in (("beam", beam), ("shortlist", shortlist))
+                           if value is not None}}
+    check_strategy_options(strategy, given)
     scorer = _scorer(model, closet, features, cache_dir)
     if shortlist is None and strategy == "beam" and \
             max(len(c) for c in problem.candidates.values()) > SHORTLIST_THRESHOLD:
-        shortlist = slot_index(scorer, index_dir).shortlist()
-    pool = run(problem, scorer, beam=beam, shortlist=shortlist, diversity=diversity,
-               pool=max(200, 20 * k), **options)
+        given["shortlist"] = slot_index(scorer, index_dir).shortlist()
+    takes = strategy_options(strategy)
+    shared = {name: value for name, value in (("diversity", diversity), ("pool", max(200, 20 * k)))
+              if name in takes}  # what the search itself hands to a strategy that takes it
+    pool = run(problem, scorer, **shared, **given)
     if not pool:
         raise OutfitError("the search found no complete outfit",
                           hint="try a wider --beam, or fewer exclusions")
@@ -188,7 +197,8 @@ class Complement:
 
 
 def complements(closet: Closet | Iterable[Item], model: GraderModel, item_ids: Sequence[str], *,
-                slots: Sequence[str] | None = None, k: int = 5, excluded: Iterable[str] = (),
+                slots: Sequence[str] | None = None, k: int = defaults.COMPLEMENTS,
+                excluded: Iterable[str] = (),
                 cache_dir: Path | str | None = None, index_dir: Path | str | None = None,
                 features: FeatureTable | None = None) -> dict[str, list[Complement]]:
     """What goes with these items: for each slot the outfit still has room for (or each of

@@ -11,14 +11,16 @@ in any order; a set reached twice is graded once.
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from outfit import defaults
 from outfit.errors import OutfitError
 from outfit.registry import Registry
 from outfit.vocab import ACCESSORY, FULL, LOWER, MAX_ACCESSORIES, OUTER, SHOES, UPPER
@@ -26,7 +28,8 @@ from outfit.vocab import ACCESSORY, FULL, LOWER, MAX_ACCESSORIES, OUTER, SHOES, 
 from .problem import SearchProblem
 from .scoring import ClosetScorer
 
-__all__ = ["Candidate", "register_strategy", "get_strategy", "list_strategies",
+__all__ = ["Candidate", "register_strategy", "get_strategy", "list_strategies", "strategy_options",
+           "check_strategy_options",
            "count_outfits", "TooManyOutfitsError", "WIDTH", "Shortlist"]
 
 WIDTH = 8  # most items in an outfit: three main pieces, shoes, three accessories, one spare
@@ -70,6 +73,22 @@ def get_strategy(name: str) -> Callable[..., list[Candidate]]:
 
 def list_strategies() -> list[str]:
     return _REGISTRY.names()
+
+
+def strategy_options(name: str) -> tuple[str, ...]:
+    """The options strategy ``name`` takes: the keyword-only parameters of its function (a
+    strategy declares its options by its signature)."""
+    params = inspect.signature(get_strategy(name)).parameters.values()
+    return tuple(p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY)
+
+
+def check_strategy_options(name: str, options: Iterable[str]) -> None:
+    """Refuse an option strategy ``name`` does not take, naming the options it does take."""
+    takes = strategy_options(name)
+    extra = sorted(set(options) - set(takes))
+    if extra:
+        raise OutfitError(f"the {name} search strategy takes no option {', '.join(extra)}",
+                          hint=f"its options: {', '.join(takes)}")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -272,10 +291,10 @@ _SMALL_WIDEN = 32
 
 
 @register_strategy("beam")
-def beam_search(problem: SearchProblem, scorer: ClosetScorer, *, beam: int = 16,
-                shortlist: Shortlist | None = None, pool: int = 200, diversity: float = 0.0,
-                refine: int = 4, main_beam: int | None = None, tail_beam: int | None = None,
-                **_: object) -> list[Candidate]:
+def beam_search(problem: SearchProblem, scorer: ClosetScorer, *, beam: int = defaults.BEAM_WIDTH,
+                shortlist: Shortlist | None = None, pool: int = 200,
+                diversity: float = defaults.DIVERSITY, refine: int = 4, main_beam: int | None = None,
+                tail_beam: int | None = None) -> list[Candidate]:
     """Beam search, one part per step: keep the ``beam`` best partial outfits after each step
     (``main_beam`` while the main pieces are chosen: by default up to four times as many, as
     long as a main step grades at most ``_MAIN_EXPANSIONS`` outfits, since a top and a bottom
@@ -524,7 +543,7 @@ def _top(states: np.ndarray, logits: torch.Tensor, n: int) -> tuple[np.ndarray, 
 
 @register_strategy("exhaustive")
 def exhaustive_search(problem: SearchProblem, scorer: ClosetScorer, *, max_outfits: int = 2_000_000,
-                      pool: int = 200, chunk: int = 65536, **_: object) -> list[Candidate]:
+                      pool: int = 200, chunk: int = 65536) -> list[Candidate]:
     """Grade every complete outfit (the reference for small closets). Refuses closets that
     would need more than ``max_outfits`` grades, saying how many."""
     total = count_outfits(problem)
@@ -548,8 +567,8 @@ def exhaustive_search(problem: SearchProblem, scorer: ClosetScorer, *, max_outfi
 
 @register_strategy("partial")
 def partial_search(problem: SearchProblem, scorer: ClosetScorer, *, keep: int = 10,
-                   max_outfits: int = 2_000_000, pool: int = 200, chunk: int = 65536,
-                   **_: object) -> list[Candidate]:
+                   max_outfits: int = 2_000_000, pool: int = 200, chunk: int = 65536
+                   ) -> list[Candidate]:
     """The paper's "partial" search: grade every filling of the main slots and shoes, keep the
     ``keep`` best, then try every accessory set on each."""
     mains_all = [_main_combos(problem, shape) for shape in problem.shapes()]

@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image
 
 from closet.features import ClosetFeatures
+from outfit import defaults
 from outfit.domain import Item, Outfit
 from outfit.errors import ItemNotFoundError, ModelError, OutfitError
 from webapp.services import Services
@@ -36,8 +37,8 @@ __all__ = ["DEFAULT_METHOD", "DEFAULT_PIXEL_METHOD", "MAX_ITEMS", "active_model"
            "heatmap_png", "methods", "pixel_methods", "parse_ids", "closet_features",
            "GROUP_LABELS"]
 
-DEFAULT_METHOD = "gxa"
-DEFAULT_PIXEL_METHOD = "gradcam"
+DEFAULT_METHOD = defaults.ATTRIBUTION_METHOD
+DEFAULT_PIXEL_METHOD = defaults.PIXEL_METHOD
 MAX_ITEMS = 8  # four main slots' worth, shoes and three accessories
 HEATMAP_CACHE = 8
 GROUP_LABELS = {"color": "Colour", "shape": "Shape", "pattern": "Pattern", "style": "Style"}

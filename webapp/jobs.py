@@ -65,7 +65,7 @@ def _now() -> str:
 @dataclass
 class Job:
     """One job as ``job.json`` stores it. ``commands``: argument lists for ``python -m
-    outfit.cli`` (run in order); ``destination``: where ``out/`` goes on success (None: it is
+    outfit_cli`` (run in order); ``destination``: where ``out/`` goes on success (None: it is
     deleted with the job's folder); ``result``: what the app needs to show the outcome."""
 
     id: str
@@ -112,7 +112,7 @@ class Job:
 
 class JobManager:
     """The jobs of one instance folder (see the module's docstring). ``python``: the
-    interpreter that runs ``-m outfit.cli`` (default this one)."""
+    interpreter that runs ``-m outfit_cli`` (default this one)."""
 
     def __init__(self, home: Path, python: str | None = None) -> None:
         self.folder = Path(home) / "jobs"
@@ -233,7 +233,7 @@ class JobManager:
                     job.message = (words if len(job.commands) == 1
                                    else f"step {k + 1} of {len(job.commands)}: {words}")
                     progress.unlink(missing_ok=True)
-                    argv = [self.python, "-m", "outfit.cli",
+                    argv = [self.python, "-m", "outfit_cli",
                             *(a.replace("{out}", str(out)).replace("{progress}", str(progress))
                               for a in args)]
                     logf.write(f"$ outfit {' '.join(args)}\n".encode())

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from data.fileio import atomic_write_text
+from outfit import defaults
 from outfit.errors import OutfitError
 from webapp.jobs import Job, JobManager
 from webapp.services import ActiveModel, Services, model_key
@@ -366,8 +367,8 @@ def diagnostic_path(home: Path, model: ModelInfo, name: str) -> Path:
 
 # ----------------------------------------------------------------------------- jobs
 def start_training(jobs: JobManager, home: Path, dataset: DatasetInfo, name: str, *,
-                   epochs: int = 30, feature_epochs: int = 12, image_size: int = 64,
-                   seed: int = 0) -> Job:
+                   epochs: int = defaults.EPOCHS, feature_epochs: int = defaults.FEATURE_EPOCHS,
+                   image_size: int = defaults.IMAGE_SIZE, seed: int = defaults.SEED) -> Job:
     """Train a model on ``dataset`` into ``<home>/models/<name>`` (a new name) as a job."""
     if not MODEL_NAME_RE.match(name or ""):
         raise DatasetError(f"{name!r} is not a usable model name",

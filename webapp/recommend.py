@@ -17,6 +17,7 @@ from typing import Any
 
 from flask import url_for
 
+from outfit import defaults
 from outfit.domain import Closet, Item
 from outfit.errors import ItemNotFoundError, OutfitError
 from outfit.vocab import FORMALITIES, SEASONS, SLOTS
@@ -26,14 +27,14 @@ from webapp.services import Services
 __all__ = ["recommend_outfits", "DEFAULT_K", "DEFAULT_DIVERSITY", "MAX_K", "MAX_PINNED", "MAX_EXCLUDED",
            "MAX_DIVERSITY", "SEASONS", "OCCASIONS", "REASON_METHOD"]
 
-DEFAULT_K = 6
+DEFAULT_K = defaults.RECOMMENDATIONS_SHOWN
 MAX_K = 50
 MAX_PINNED = 8
 MAX_EXCLUDED = 1000
 MAX_DIVERSITY = 0.95
-DEFAULT_DIVERSITY = 0.3
+DEFAULT_DIVERSITY = defaults.DIVERSITY
 OCCASIONS = FORMALITIES  # an occasion asks for items of a formality that suits it
-REASON_METHOD = "gxa"
+REASON_METHOD = defaults.ATTRIBUTION_METHOD
 _NAME = "closet"
 _SLOT_ORDER = {s: n for n, s in enumerate(SLOTS)}  # an outfit is shown top to toe
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from closet.records import ItemRecord
+from outfit import defaults
 from outfit.domain import Outfit
 from outfit.errors import GrammarError, OutfitError
 from outfit.vocab import MAX_ACCESSORIES, SLOTS
@@ -27,7 +28,7 @@ __all__ = ["wearable_items", "log_wear", "add_feedback", "feedback_zip", "feedba
            "EXPORT_NAME"]
 
 MAX_OUTFIT_ITEMS = 12
-DEFAULT_UNWORN_DAYS = 60
+DEFAULT_UNWORN_DAYS = defaults.UNWORN_DAYS
 UNWORN_CHOICES = (14, 30, 60, 90, 180, 365)
 EXPORT_NAME = "closet-feedback"
 _SLOT_ORDER = {s: n for n, s in enumerate(SLOTS)}

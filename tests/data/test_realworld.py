@@ -146,7 +146,7 @@ def test_the_command_line_makes_the_world_and_evaluates_a_model_reading_its_tags
         world, tmp_path, tiny_model):
     from click.testing import CliRunner
 
-    from outfit.cli import cli
+    from outfit_cli import cli
 
     _, root, labels, _ = world
     out = tmp_path / "cli-world"

@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from data.loaders import load_dataset
-from outfit.cli import cli
+from outfit_cli import cli
 
 
 @pytest.fixture(scope="module")

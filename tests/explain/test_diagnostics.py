@@ -115,7 +115,7 @@ def test_units_are_named_by_head(model, tmp_path):
 def test_diagnose_command_writes_the_set_and_its_index(tiny_model, tiny_world, tmp_path):
     from click.testing import CliRunner
 
-    from outfit.cli import cli
+    from outfit_cli import cli
 
     out = tmp_path / "diag"
     r = CliRunner().invoke(cli, ["diagnose", str(tiny_world), "--model", str(tiny_model),

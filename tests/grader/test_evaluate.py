@@ -29,10 +29,10 @@ from grader.evaluate import (
     sigmoid,
 )
 from grader.plots import reliability_plot, roc_plot, save_plots, score_histograms
-from outfit.cli import cli
 from outfit.domain import Item
 from outfit.errors import OutfitError
 from outfit.vocab import SEMANTIC_CATEGORIES
+from outfit_cli import cli
 
 # ------------------------------------------------------------------ a hand-built tiny dataset
 

@@ -12,8 +12,8 @@ from PIL import Image, ImageDraw
 from data.folder import read_closet_folder
 from grader.checkpoint import save_checkpoint
 from grader.tagger import TAGGER_NAME, load_tagger, tag, train_tagger
-from outfit.cli import cli
 from outfit.errors import ModelError, OutfitError
+from outfit_cli import cli
 
 CLASSES = ("t-shirt", "pants", "shoes")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from outfit.cli import cli
+from outfit_cli import cli
 
 OUTFIT = Path(sys.executable).with_name("outfit")
 

@@ -5,7 +5,7 @@ import json
 from click.testing import CliRunner
 
 from data.loaders import load_closet
-from outfit.cli import cli
+from outfit_cli import cli
 
 
 def test_recommend_prints_json_with_pins_and_exclusions(tiny_world, tiny_model, tmp_path,
@@ -37,3 +37,18 @@ def test_recommend_refuses_bad_input_in_one_line(tiny_world, tiny_model, tmp_pat
     assert "no-such-item" in result.output and "Traceback" not in result.output
     result = runner.invoke(cli, ["recommend", "--model", str(tiny_model)])
     assert result.exit_code == 1 and "--closet" in result.output
+
+
+def test_an_option_the_strategy_does_not_take_is_refused_naming_those_it_does(
+        tiny_world, tiny_model, tmp_path, monkeypatch):
+    monkeypatch.setenv("OUTFIT_HOME", str(tmp_path / "home"))
+    runner = CliRunner()
+    args = ["recommend", "--closet", str(tiny_world), "--model", str(tiny_model), "--k", "2"]
+    result = runner.invoke(cli, [*args, "--strategy", "exhaustive", "--beam", "4"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "the exhaustive search strategy takes no option beam" in result.output
+    assert "its options: max_outfits, pool, chunk" in result.output
+    # The beam strategy takes it.
+    result = runner.invoke(cli, [*args, "--strategy", "beam", "--beam", "4", "--json"])
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.output)["recommendations"]) == 2

@@ -24,7 +24,7 @@ from recommender import (
     select_diverse,
 )
 from recommender.scoring import ClosetScorer
-from recommender.strategies import Candidate
+from recommender.strategies import Candidate, strategy_options
 
 KINDS = {"tops": 3, "bottoms": 3, "all-body": 2, "outerwear": 2, "shoes": 3, "bags": 2,
          "jewellery": 2, "hats": 1}
@@ -231,6 +231,12 @@ def test_clear_errors():
         search(closet, model, beam=0, features=table)
     with pytest.raises(OutfitError, match="beam widths must be at least 1, got 0"):
         search(closet, model, main_beam=0, features=table)
+    with pytest.raises(OutfitError, match="the partial search strategy takes no option beam") as exc:
+        search(closet, model, strategy="partial", beam=4, features=table)
+    assert exc.value.hint == "its options: keep, max_outfits, pool, chunk"
+    with pytest.raises(OutfitError, match="the beam search strategy takes no option keep"):
+        search(closet, model, keep=3, features=table)
+    assert strategy_options("beam")[:2] == ("beam", "shortlist")
 
 
 def test_shortlist_finds_the_best_items_of_a_large_slot():

@@ -19,7 +19,7 @@ from werkzeug.security import check_password_hash
 
 import webapp.demo
 import webapp.server
-from outfit.cli import cli
+from outfit_cli import cli
 from webapp.access import OPEN_ENDPOINTS, AccessError, Throttle, hash_password, is_loopback
 from webapp.errors_http import API_PREFIX
 from webapp.server import make_server

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 import webapp.pages.closet as closet_pages
 import webapp.server as server_module
-from outfit.cli import cli
+from outfit_cli import cli
 from webapp.app import SECRET_KEY_FILE, SECURITY_HEADERS, create_app
 from webapp.server import make_server
 

@@ -30,7 +30,7 @@ from web_kit import envelope, upload_closet
 import closet.photos
 import closet.schema
 from closet.store import Store
-from outfit.cli import cli
+from outfit_cli import cli
 from tests.webapp.conftest import make_photo
 
 OUTFIT = Path(sys.executable).with_name("outfit")

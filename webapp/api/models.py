@@ -12,6 +12,7 @@ import marshmallow as ma
 from flask import Response, send_file
 from marshmallow import fields, validate
 
+from outfit import defaults
 from webapp.api.blueprint import ApiBlueprint
 from webapp.api.schemas import ErrorSchema, JsonInteger
 from webapp.models import (
@@ -165,9 +166,10 @@ class JobRequestSchema(ma.Schema):
         "description": "evaluate, diagnose: the model's name"})
     name = fields.String(load_default=None, validate=_NAME, metadata={
         "description": "train: the new model's name"})
-    epochs = JsonInteger(load_default=30, validate=validate.Range(min=1, max=500))
-    feature_epochs = JsonInteger(load_default=12, validate=validate.Range(min=0, max=500))
-    image_size = JsonInteger(load_default=64, validate=validate.Range(min=16, max=512))
+    epochs = JsonInteger(load_default=defaults.EPOCHS, validate=validate.Range(min=1, max=500))
+    feature_epochs = JsonInteger(load_default=defaults.FEATURE_EPOCHS,
+                                 validate=validate.Range(min=0, max=500))
+    image_size = JsonInteger(load_default=defaults.IMAGE_SIZE, validate=validate.Range(min=16, max=512))
     max_outfits = JsonInteger(load_default=100, validate=validate.Range(min=1, max=5000),
                                  metadata={"description": "evaluate: outfits per explainer check"})
 

@@ -15,6 +15,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from werkzeug.wrappers import Response
 
+from outfit import defaults
 from outfit.errors import OutfitError
 from webapp.api.models import job_json, model_json, start_job
 from webapp.models import (
@@ -136,8 +137,9 @@ def start() -> Response:
     body: dict[str, Any] = {
         "kind": request.form.get("kind", ""), "dataset": request.form.get("dataset", ""),
         "model": request.form.get("model") or None, "name": request.form.get("name") or None,
-        "epochs": _int("epochs", 30, 1, 500), "feature_epochs": _int("feature_epochs", 12, 0, 500),
-        "image_size": _int("image_size", 64, 16, 512), "max_outfits": 100}
+        "epochs": _int("epochs", defaults.EPOCHS, 1, 500),
+        "feature_epochs": _int("feature_epochs", defaults.FEATURE_EPOCHS, 0, 500),
+        "image_size": _int("image_size", defaults.IMAGE_SIZE, 16, 512), "max_outfits": 100}
     if body["kind"] not in ("train", "evaluate", "diagnose"):
         flash("Unknown kind of job.", "error")
         return _back(url_for(".index"))

@@ -1,0 +1,33 @@
+"""Every default a person can change, defined once.
+
+The library's signatures, the command line's options (and so their ``--help``), the API's
+schemas (and so the OpenAPI document) and the web forms all read their defaults from here: to
+change one, change it here and nowhere else. Plain values, no imports, so the domain package and
+the command line load it without torch.
+"""
+
+from __future__ import annotations
+
+# ---- outfit search (recommender.search)
+RECOMMENDATIONS = 10  # outfits a search returns (`outfit recommend --k`)
+RECOMMENDATIONS_SHOWN = 6  # outfits the web app's recommendations page and API return
+BEAM_WIDTH = 16  # partial outfits kept at each step of beam search
+# How much the outfits returned must differ from each other (0 = just the best ones); the beam
+# strategy keeps its own beam diverse only when asked (0 inside the search by default).
+DIVERSITY = 0.3
+STRATEGY = "beam"
+
+# ---- explanations (explain)
+ATTRIBUTION_METHOD = "gxa"  # gradient x activation (Tangseng & Okatani 2019)
+PIXEL_METHOD = "gradcam"
+SUGGESTIONS = 5  # replacements proposed for the item that pulls a score down
+COMPLEMENTS = 5  # closet items proposed per free slot ("what goes with this")
+
+# ---- training a grader (grader.training.TrainConfig)
+EPOCHS = 30  # grader epochs, at most (early stopping)
+FEATURE_EPOCHS = 12  # item-feature CNN epochs
+IMAGE_SIZE = 64  # pixels a side the item-feature CNN reads
+SEED = 0
+
+# ---- the closet
+UNWORN_DAYS = 60  # "not worn for" on the wear page
