@@ -36,6 +36,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from closet.features import ClosetFeatures
 from closet.store import Store
+from outfit import defaults
 from outfit.config import instance_dir
 from webapp.jobs import JobManager
 from webapp.models import MODELS_DIR, data_roots, read_active_name
@@ -160,6 +161,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from webapp.pages.closet import SLOT_LABELS, item_title
 
-    app.jinja_env.globals.update(item_title=item_title, slot_labels=SLOT_LABELS)
+    app.jinja_env.globals.update(item_title=item_title, slot_labels=SLOT_LABELS, defaults=defaults)
     app.jinja_env.filters["when"] = _when
     return app
