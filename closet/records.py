@@ -208,3 +208,10 @@ def _unique_ids(item_ids: Iterable[str], least: int) -> list[str]:
         raise StoreError(f"need at least {least} different item(s), got {len(ids)}")
     return ids
 
+
+def item_title(item: ItemRecord) -> str:
+    """What a person calls the item: its name, else 'navy shirt', else its file name."""
+    if item.name:
+        return item.name
+    words = " ".join(w for w in (item.color, item.category or item.semantic_category) if w)
+    return words or item.original_name or "untitled item"

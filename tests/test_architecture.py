@@ -29,7 +29,6 @@ LONG_MODULES = {
     "grader/training.py": "the two-stage training recipe and its checkpointing",
     "recommender/strategies.py": "the three search strategies sharing one set of step helpers",
     "data/polyvore.py": "the Polyvore Outfits reader and its many layout checks",
-    "webapp/models.py": "the models page's use case (to move to usecases/ with the others)",
 }
 LONG_FUNCTIONS = {
     "grader/training.py:_train": "the training loop, one stage after another",

@@ -38,9 +38,10 @@ from closet.features import ClosetFeatures
 from closet.store import Store
 from outfit import defaults
 from outfit.config import instance_dir
-from webapp.jobs import JobManager
-from webapp.models import MODELS_DIR, data_roots, read_active_name
-from webapp.services import ActiveModel, Services, newest_model
+from usecases.datasets import data_roots
+from usecases.jobs import JobManager
+from usecases.manage_models import MODELS_DIR, read_active_name
+from usecases.services import ActiveModel, Services, newest_model
 
 __all__ = ["create_app", "SECURITY_HEADERS", "DEFAULT_MAX_CONTENT_LENGTH", "SECRET_KEY_FILE"]
 
@@ -159,7 +160,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(models_bp)
     register_error_handlers(app)
 
-    from webapp.pages.closet import SLOT_LABELS, item_title
+    from closet.records import item_title
+    from webapp.pages.closet import SLOT_LABELS
 
     app.jinja_env.globals.update(item_title=item_title, slot_labels=SLOT_LABELS, defaults=defaults)
     app.jinja_env.filters["when"] = _when

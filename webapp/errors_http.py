@@ -29,8 +29,9 @@ from outfit.errors import (
     UnknownCategoryError,
     UnknownSlotError,
 )
-from webapp.jobs import JobBusyError, JobNotFoundError
-from webapp.models import DatasetError, ModelNotFoundError
+from usecases.datasets import DatasetError
+from usecases.jobs import JobBusyError, JobNotFoundError
+from usecases.manage_models import ModelNotFoundError
 
 __all__ = ["ApiError", "describe", "error_payload", "register_error_handlers", "API_PREFIX"]
 

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from web_kit import envelope
 from werkzeug.security import check_password_hash
 
-import webapp.demo
+import usecases.demo
 import webapp.server
 from outfit_cli import cli
 from webapp.access import OPEN_ENDPOINTS, AccessError, Throttle, hash_password, is_loopback
@@ -347,7 +347,7 @@ def test_serve_binds_loopback_by_default_and_a_password_is_optional(tmp_path, fa
 
 def test_demo_refuses_a_network_address_before_any_work(tmp_path, monkeypatch):
     monkeypatch.delenv("OUTFIT_PASSWORD", raising=False)
-    monkeypatch.setattr(webapp.demo, "prepare_demo",
+    monkeypatch.setattr(usecases.demo, "prepare_demo",
                         lambda *a, **k: pytest.fail("the demo must not be prepared"))
     r = CliRunner().invoke(cli, ["demo", "--host", "0.0.0.0"],
                            env={"OUTFIT_HOME": str(tmp_path / "home")}, catch_exceptions=False)

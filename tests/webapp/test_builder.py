@@ -12,8 +12,8 @@ from web_kit import envelope as _envelope
 from web_kit import upload_closet
 
 from grader.api import GraderModel
+from usecases.services import ActiveModel
 from webapp.pages.builder import bar, heat_class, score_text
-from webapp.services import ActiveModel
 
 MULTI = "multipart/form-data"
 KINDS = {"top": "tops", "top2": "tops", "bottom": "bottoms", "shoes": "shoes",

@@ -13,8 +13,8 @@ import pytest
 
 from closet.store import Store
 from outfit.vocab import CATEGORY_SLOT, MAIN_SLOTS, SHOES
-from webapp.demo import DEMO_PHOTOS, DEMO_PREFIX, QUICK, prepare_demo
-from webapp.tagging import semantic_category_of
+from usecases.demo import DEMO_PHOTOS, DEMO_PREFIX, QUICK, prepare_demo
+from usecases.tag_photos import semantic_category_of
 
 OUTFIT = Path(sys.executable).with_name("outfit")
 

@@ -306,8 +306,8 @@ def test_features_of_an_item_deleted_meanwhile_are_not_kept(store, add_items):
 
 def test_recommend_and_explain_go_on_when_an_item_is_deleted_meanwhile(mclient, model_app,
                                                                       monkeypatch):
-    import webapp.builder as builder
-    import webapp.recommend as recommend
+    import usecases.explain_outfit as builder
+    import usecases.recommend_outfits as recommend
 
     ids = upload_closet(mclient, make_photo, {"top": "tops", "top2": "tops", "bottom": "bottoms",
                             "shoes": "shoes", "gone": "tops"})

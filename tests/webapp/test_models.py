@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from web_kit import envelope
 
-from webapp.jobs import JobManager
-from webapp.models import list_datasets, read_active_name
+from usecases.datasets import list_datasets
+from usecases.jobs import JobManager
+from usecases.manage_models import read_active_name
 
 TRAIN_FAST = {"epochs": 2, "feature_epochs": 1, "image_size": 32}
 

@@ -27,8 +27,9 @@ from web_kit import envelope
 from werkzeug.security import generate_password_hash
 
 from explain.diagnostics import DIAGNOSTICS_INDEX
+from usecases.datasets import list_datasets
+from usecases.manage_models import diagnostics_dir, evaluation_dir, find_model
 from webapp.app import create_app
-from webapp.models import diagnostics_dir, evaluation_dir, find_model, list_datasets
 
 MULTI = "multipart/form-data"
 API = "/api/v1"

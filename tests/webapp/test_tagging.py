@@ -18,7 +18,7 @@ from grader.preprocess import Preprocessing, load_image_tensor
 from grader.tagger import Tagger, load_tagger
 from outfit.errors import UnknownCategoryError
 from outfit.vocab import CATEGORY_SLOT
-from webapp.tagging import TOP_K, TagError, Tags, semantic_category_of, tag_files, tag_photos
+from usecases.tag_photos import TOP_K, TagError, Tags, semantic_category_of, tag_files, tag_photos
 
 # The synthetic world's colour names as grader.color names them: the grader has no "denim"
 # (a muted mid blue, RGB 72,104,152); every other world colour has a name of its own there.
@@ -220,7 +220,7 @@ def test_semantic_lookup():
 def test_a_long_thin_photo_is_shrunk_before_it_is_padded(model, tmp_path, monkeypatch):
     from PIL import Image
 
-    import webapp.tagging as tagging
+    import usecases.tag_photos as tagging
 
     # 3 x 9,000 passes the 40-million-pixel limit, but padded to a square it would be 81 million
     # pixels (243 MB) before the resize: it is shrunk first and tagged like any photo.

@@ -3,7 +3,7 @@
 ``POST /explain`` scores a set of closet items, splits the score over the items and their
 feature groups, says it in sentences and suggests the swap that would help most;
 ``GET /explain/heatmap`` draws one item's pixel map on its photo; ``GET /methods`` lists the
-methods. The work is in :mod:`webapp.builder`.
+methods. The work is in :mod:`usecases.explain_outfit`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ import marshmallow as ma
 from flask import Response
 from marshmallow import fields, validate
 
-from webapp.api.blueprint import ApiBlueprint
-from webapp.api.schemas import ErrorSchema
-from webapp.builder import (
+from usecases.explain_outfit import (
     DEFAULT_METHOD,
     DEFAULT_PIXEL_METHOD,
     MAX_ITEMS,
@@ -26,6 +24,8 @@ from webapp.builder import (
     parse_ids,
     pixel_methods,
 )
+from webapp.api.blueprint import ApiBlueprint
+from webapp.api.schemas import ErrorSchema
 from webapp.converters import ITEM_ID_PATTERN
 from webapp.services import services
 

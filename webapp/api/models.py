@@ -1,7 +1,7 @@
 """``/api/v1``: the models of the instance (their cards, the active one), the datasets the
 server may read, evaluations and their comparison, and the background jobs that train,
-evaluate and diagnose models (start, follow, cancel). The work is in :mod:`webapp.models`
-and :mod:`webapp.jobs`.
+evaluate and diagnose models (start, follow, cancel). The work is in :mod:`usecases.manage_models`
+and :mod:`usecases.jobs`.
 """
 
 from __future__ import annotations
@@ -13,24 +13,22 @@ from flask import Response, send_file
 from marshmallow import fields, validate
 
 from outfit import defaults
-from webapp.api.blueprint import ApiBlueprint
-from webapp.api.schemas import ErrorSchema, JsonInteger
-from webapp.models import (
+from usecases.datasets import list_datasets, resolve_dataset
+from usecases.manage_models import (
     MODEL_NAME_RE,
     activate,
     compare,
     find_model,
-    list_datasets,
     list_models,
     plot_path,
     read_diagnostics,
     read_evaluation,
-    resolve_dataset,
-    start_diagnostics,
-    start_evaluation,
-    start_training,
+    start_job,
 )
-from webapp.services import Services, services
+from usecases.services import Services
+from webapp.api.blueprint import ApiBlueprint
+from webapp.api.schemas import ErrorSchema, JsonInteger
+from webapp.services import services
 
 __all__ = ["blp", "model_json", "job_json"]
 
@@ -188,20 +186,6 @@ def model_json(svc: Services, info: Any) -> dict[str, Any]:
 
 def job_json(svc: Services, job: Any) -> dict[str, Any]:
     return job.to_dict(svc.jobs.folder_of(job))
-
-
-def start_job(svc: Services, body: dict[str, Any]) -> Any:
-    """Start the job ``body`` describes (see :class:`JobRequestSchema`)."""
-    dataset = resolve_dataset(svc.data_roots, body["dataset"])
-    if body["kind"] == "train":
-        return start_training(svc.jobs, svc.home, dataset, body["name"], epochs=body["epochs"],
-                              feature_epochs=body["feature_epochs"],
-                              image_size=body["image_size"])
-    model = find_model(svc.home, body["model"])
-    if body["kind"] == "evaluate":
-        return start_evaluation(svc.jobs, svc.home, model, dataset,
-                                max_outfits=body["max_outfits"])
-    return start_diagnostics(svc.jobs, svc.home, model, dataset)
 
 
 @blp.route("/models", methods=["GET"])

@@ -3,7 +3,7 @@
 ``POST /recommend`` finds the top-k outfits (pinned items in every one, excluded and in-wash
 items in none, season and occasion, a re-roll for another good set); ``GET
 /items/<id>/outfits`` is the same with that item pinned ("outfits for this item"). The work is
-in :mod:`webapp.recommend`.
+in :mod:`usecases.recommend_outfits`.
 """
 
 from __future__ import annotations
@@ -13,11 +13,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from webapp.api.blueprint import ApiBlueprint
-from webapp.api.explain import OutfitItemSchema
-from webapp.api.schemas import ErrorSchema, JsonFloat, JsonInteger
-from webapp.converters import ITEM_ID_PATTERN
-from webapp.recommend import (
+from usecases.recommend_outfits import (
     DEFAULT_DIVERSITY,
     DEFAULT_K,
     MAX_DIVERSITY,
@@ -28,6 +24,11 @@ from webapp.recommend import (
     SEASONS,
     recommend_outfits,
 )
+from webapp.api.blueprint import ApiBlueprint
+from webapp.api.explain import OutfitItemSchema
+from webapp.api.schemas import ErrorSchema, JsonFloat, JsonInteger
+from webapp.converters import ITEM_ID_PATTERN
+from webapp.pages.builder import with_builder_links
 from webapp.services import services
 
 __all__ = ["blp", "RecommendRequestSchema", "RecommendationsSchema"]
@@ -101,7 +102,7 @@ _ERRORS_400 = ("Pinned and excluded at once, a pinned item without a kind, pinne
 def recommend(body: dict[str, Any]) -> dict[str, Any]:
     """The top-k outfits of the closet, best first, each with its score, a one-line reason and
     a link to it in the builder. Items in the wash are left out unless pinned."""
-    return recommend_outfits(services(), **body)
+    return with_builder_links(recommend_outfits(services(), **body))
 
 
 @blp.route("/items/<item_id:item_id>/outfits", methods=["GET"])
@@ -113,4 +114,4 @@ def recommend(body: dict[str, Any]) -> dict[str, Any]:
 @blp.alt_response(503, schema=ErrorSchema, description="No model is active")
 def item_outfits(query: dict[str, Any], item_id: str) -> dict[str, Any]:
     """Outfits for this item: the top-k outfits with the item pinned."""
-    return recommend_outfits(services(), k=query["k"], pinned=[item_id])
+    return with_builder_links(recommend_outfits(services(), k=query["k"], pinned=[item_id]))

@@ -1,6 +1,6 @@
 """``/api/v1``: the wear log (log an outfit as worn, the recent wears, items unworn for a
 while) and the thumbs up and down on outfits, exportable as a Polyvore Outfits dataset that
-``outfit train`` fine-tunes a grader on. The work is in :mod:`webapp.wearlog`.
+``outfit train`` fine-tunes a grader on. The work is in :mod:`usecases.wear_log`.
 """
 
 from __future__ import annotations
@@ -13,11 +13,7 @@ import marshmallow as ma
 from flask import Response, send_file
 from marshmallow import fields, validate
 
-from webapp.api.blueprint import ApiBlueprint
-from webapp.api.schemas import MAX_LIMIT, ErrorSchema, ItemSchema, JsonBoolean, item_json
-from webapp.converters import ITEM_ID_PATTERN
-from webapp.services import services
-from webapp.wearlog import (
+from usecases.wear_log import (
     DEFAULT_UNWORN_DAYS,
     EXPORT_NAME,
     MAX_OUTFIT_ITEMS,
@@ -26,6 +22,10 @@ from webapp.wearlog import (
     log_wear,
     wear_rows,
 )
+from webapp.api.blueprint import ApiBlueprint
+from webapp.api.schemas import MAX_LIMIT, ErrorSchema, ItemSchema, JsonBoolean, item_json
+from webapp.converters import ITEM_ID_PATTERN
+from webapp.services import services
 
 __all__ = ["blp"]
 

@@ -14,9 +14,10 @@ from typing import Any
 
 from flask import Blueprint, render_template, request, url_for
 
+from closet.records import item_title
 from outfit.errors import ItemNotFoundError, OutfitError
 from outfit.vocab import SLOTS
-from webapp.builder import (
+from usecases.explain_outfit import (
     DEFAULT_METHOD,
     DEFAULT_PIXEL_METHOD,
     GROUP_LABELS,
@@ -25,7 +26,7 @@ from webapp.builder import (
     parse_ids,
     pixel_methods,
 )
-from webapp.pages.closet import SLOT_LABELS, item_title
+from webapp.pages.closet import SLOT_LABELS
 from webapp.services import services
 
 __all__ = ["bp", "heat_class", "bar", "score_text"]
@@ -100,3 +101,11 @@ def builder() -> str:
         pixel_methods=pixel_methods(), pixel_default=DEFAULT_PIXEL_METHOD, result=result,
         problem=problem, swap_url=swap_url, group_labels=GROUP_LABELS, bar=bar,
         model_status=svc.model.status(), has_model=svc.model.path is not None)
+
+
+def with_builder_links(result: dict[str, Any]) -> dict[str, Any]:
+    """:func:`~usecases.recommend_outfits.recommend_outfits`'s result with each outfit's link to
+    the builder (``builder_url``), as the recommendations page and API show it."""
+    for rec in result["recommendations"]:
+        rec["builder_url"] = url_for("builder.builder", items=",".join(i["id"] for i in rec["items"]))
+    return result

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from closet.records import ItemRecord
+from closet.records import item_title
 from closet.schema import CHOICE_TAGS
 from outfit.errors import ItemNotFoundError, OutfitError
 from outfit.vocab import SEMANTIC_CATEGORIES, SLOTS
@@ -23,7 +23,7 @@ from webapp.closet_zip import import_summary, import_upload
 from webapp.services import services
 from webapp.uploads import add_uploads, tag_note
 
-__all__ = ["bp", "item_title", "SLOT_LABELS", "PAGE_SIZE"]
+__all__ = ["bp", "SLOT_LABELS", "PAGE_SIZE"]
 
 bp = Blueprint("closet", __name__)
 
@@ -34,14 +34,6 @@ _TAG_LABELS = {"semantic_category": "Kind", "category": "Category", "color": "Co
                "pattern": "Pattern"}
 _CHOICE_LABELS = {"season": "Season", "formality": "Formality"}  # the keys of CHOICE_TAGS
 _AVAILABLE = {"": None, "yes": True, "no": False}
-
-
-def item_title(item: ItemRecord) -> str:
-    """What a person calls the item: its name, else 'navy shirt', else its file name."""
-    if item.name:
-        return item.name
-    words = " ".join(w for w in (item.color, item.category or item.semantic_category) if w)
-    return words or item.original_name or "untitled item"
 
 
 @bp.app_template_filter("percent")

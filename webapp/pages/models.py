@@ -17,21 +17,21 @@ from werkzeug.wrappers import Response
 
 from outfit import defaults
 from outfit.errors import OutfitError
-from webapp.api.models import job_json, model_json, start_job
-from webapp.models import (
-    DatasetInfo,
+from usecases.datasets import DatasetInfo, list_datasets, resolve_dataset
+from usecases.manage_models import (
     activate,
     compare,
     diagnostic_path,
     find_model,
-    list_datasets,
     list_models,
     plot_path,
     read_diagnostics,
     read_evaluation,
-    resolve_dataset,
+    start_job,
 )
-from webapp.services import Services, services
+from usecases.services import Services
+from webapp.api.models import job_json, model_json
+from webapp.services import services
 
 __all__ = ["bp"]
 

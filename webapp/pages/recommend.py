@@ -14,13 +14,15 @@ from typing import Any
 
 from flask import Blueprint, render_template, request, url_for
 
+from closet.records import item_title
 from outfit.errors import OutfitError
 from outfit.vocab import SLOTS
-from webapp.builder import parse_ids
-from webapp.pages.closet import SLOT_LABELS, item_title
-from webapp.recommend import DEFAULT_K, MAX_K, MAX_PINNED, OCCASIONS, SEASONS, recommend_outfits
+from usecases.explain_outfit import parse_ids
+from usecases.recommend_outfits import DEFAULT_K, MAX_K, MAX_PINNED, OCCASIONS, SEASONS, recommend_outfits
+from usecases.wear_log import feedback_states
+from webapp.pages.builder import with_builder_links
+from webapp.pages.closet import SLOT_LABELS
 from webapp.services import services
-from webapp.wearlog import feedback_states
 
 __all__ = ["bp"]
 
@@ -90,9 +92,9 @@ def recommend() -> str:
     result, problem = None, None
     if groups:
         try:
-            result = recommend_outfits(svc, k=form["k"], pinned=form["pinned"],
-                                       excluded=form["excluded"], season=form["season"],
-                                       occasion=form["occasion"], reroll=form["reroll"])
+            result = with_builder_links(recommend_outfits(
+                svc, k=form["k"], pinned=form["pinned"], excluded=form["excluded"],
+                season=form["season"], occasion=form["occasion"], reroll=form["reroll"]))
         except OutfitError as exc:  # unknown ids, no model, a closet without an outfit
             problem = exc
     return render_template(

@@ -15,11 +15,10 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from closet.records import item_title
 from outfit.errors import ItemNotFoundError, OutfitError
-from webapp.builder import parse_ids
-from webapp.pages.closet import item_title
-from webapp.services import services
-from webapp.wearlog import (
+from usecases.explain_outfit import parse_ids
+from usecases.wear_log import (
     DEFAULT_UNWORN_DAYS,
     MAX_OUTFIT_ITEMS,
     UNWORN_CHOICES,
@@ -27,6 +26,7 @@ from webapp.wearlog import (
     log_wear,
     wear_rows,
 )
+from webapp.services import services
 
 __all__ = ["bp", "safe_next"]
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from webapp.demo import QUICK, prepare_demo
+from usecases.demo import QUICK, prepare_demo
 
 REPO = Path(__file__).resolve().parents[3]
 OUTFIT = Path(sys.executable).with_name("outfit")

@@ -15,14 +15,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from flask import url_for
-
 from outfit import defaults
 from outfit.domain import Closet, Item
 from outfit.errors import ItemNotFoundError, OutfitError
 from outfit.vocab import FORMALITIES, SEASONS, SLOTS
-from webapp.builder import CLOSET_READS, active_model, closet_items, closet_table
-from webapp.services import Services
+from usecases.explain_outfit import CLOSET_READS, active_model, closet_items, closet_table
+from usecases.services import Services
 
 __all__ = ["recommend_outfits", "DEFAULT_K", "DEFAULT_DIVERSITY", "MAX_K", "MAX_PINNED", "MAX_EXCLUDED",
            "MAX_DIVERSITY", "SEASONS", "OCCASIONS", "REASON_METHOD"]
@@ -72,7 +70,8 @@ def recommend_outfits(svc: Services, *, k: int = DEFAULT_K, pinned: Sequence[str
                       occasion: str | None = None, reroll: int = 0,
                       diversity: float = DEFAULT_DIVERSITY) -> dict[str, Any]:
     """The ``k`` best outfits of the closet, JSON-ready:
-    ``{"recommendations": [{items, score, logit, reason, builder_url}], "excluded_in_wash": n}``.
+    ``{"recommendations": [{items, score, logit, reason}], "excluded_in_wash": n}`` (the web
+    app adds each outfit's link to the builder).
 
     Raises :class:`~outfit.errors.ItemNotFoundError` (unknown id), :class:`OutfitError`
     (pinned and excluded at once, a pinned item without a kind, pinned items that cannot be
@@ -115,9 +114,7 @@ def recommend_outfits(svc: Services, *, k: int = DEFAULT_K, pinned: Sequence[str
     out = []
     for r, reason in zip(recs, why, strict=True):
         worn = sorted(r.items, key=lambda it: _SLOT_ORDER.get(it.slot, len(_SLOT_ORDER)))
-        ids = [it.id for it in worn]
         out.append({"items": [{"id": it.id, "label": it.label, "slot": it.slot} for it in worn],
                     "score": round(float(r.score), 6), "logit": round(float(r.logit), 6),
-                    "reason": reason,
-                    "builder_url": url_for("builder.builder", items=",".join(ids))})
+                    "reason": reason})
     return {"recommendations": out, "excluded_in_wash": len(wash)}

@@ -2,7 +2,7 @@
 a set of items can be worn together, logging it, the rows the pages show, and the feedback
 export as a zip.
 
-Plain functions over a :class:`~webapp.services.Services`; the store keeps the data
+Plain functions over a :class:`~usecases.services.Services`; the store keeps the data
 (:meth:`~closet.store.Store.log_wear`, :meth:`~closet.store.Store.add_feedback`...).
 """
 
@@ -21,7 +21,7 @@ from outfit import defaults
 from outfit.domain import Outfit
 from outfit.errors import GrammarError, OutfitError
 from outfit.vocab import MAX_ACCESSORIES, SLOTS
-from webapp.services import Services
+from usecases.services import Services
 
 __all__ = ["wearable_items", "log_wear", "add_feedback", "feedback_zip", "feedback_states",
            "outfit_key", "MAX_OUTFIT_ITEMS", "DEFAULT_UNWORN_DAYS", "UNWORN_CHOICES",

@@ -23,10 +23,11 @@ import numpy as np
 from PIL import Image
 
 from closet.features import ClosetFeatures
+from closet.records import item_title
 from outfit import defaults
 from outfit.domain import Item, Outfit
 from outfit.errors import ItemNotFoundError, ModelError, OutfitError
-from webapp.services import Services
+from usecases.services import Services
 
 if TYPE_CHECKING:
     from explain.pixels import PixelMaps
@@ -87,8 +88,6 @@ def active_model(svc: Services) -> tuple[GraderModel, str]:
 def closet_items(svc: Services) -> tuple[dict[str, Item], set[str]]:
     """Every item with a kind, named as the pages name it ("navy shirt"), and the ids of those
     in the wash."""
-    from webapp.pages.closet import item_title
-
     records = {r.id: r for r in svc.store.list()}
     items = {it.id: replace(it, name=item_title(records[it.id]))
              for it in svc.store.closet(available_only=False) if it.id in records}

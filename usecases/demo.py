@@ -32,7 +32,7 @@ from closet.store import Store
 from outfit.config import DEMO_WORLD_OUTFITS, DEMO_WORLD_SEED
 from outfit.domain import Item
 from outfit.vocab import SHOES
-from webapp.services import newest_model
+from usecases.services import newest_model
 
 __all__ = ["DemoState", "prepare_demo", "DEMO_CLOSET_SEED", "DEMO_CLOSET_ITEMS", "DEMO_MODEL",
            "DEMO_PREFIX", "QUICK", "pick_closet"]
@@ -145,7 +145,7 @@ def _fill_closet(store: Store, state: DemoState, *, n: int, seed: int, progress:
     suggestions with their confidences, for the person to confirm) and garment masks."""
     from tqdm.auto import tqdm
 
-    from webapp.tagging import AutoTags, TagError, auto_tag_files
+    from usecases.tag_photos import AutoTags, TagError, auto_tag_files
 
     paths = sorted(DEMO_PHOTOS.glob("*.jpg"))
     if not paths:

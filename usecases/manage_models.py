@@ -1,5 +1,6 @@
 """What the models page works with: the instance's model folders and their cards, the datasets
-the server may read, each model's evaluations and diagnostics, and the jobs that make them.
+the server may read (:mod:`usecases.datasets`), each model's evaluations and diagnostics, and
+the jobs that make them.
 
 Layout of the instance folder (``home``)::
 
@@ -7,7 +8,7 @@ Layout of the instance folder (``home``)::
     active_model                             the name of the model the app uses (optional)
     evaluations/<model key>/<dataset id>/    grader.json, explainer.json, roc.png, ...
     diagnostics/<model key>/                 diagnostics.json and its PNGs
-    jobs/<id>/                               see webapp.jobs
+    jobs/<id>/                               see usecases.jobs
 
 Evaluations and diagnostics are kept under the model's *key* (its folder name and a digest of
 its file), so a model retrained under the same name gets fresh ones.
@@ -21,10 +22,8 @@ links, so ``../`` or a link out of a root is refused.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import re
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,14 +31,14 @@ from typing import Any
 from data.fileio import atomic_write_text
 from outfit import defaults
 from outfit.errors import OutfitError
-from webapp.jobs import Job, JobManager
-from webapp.services import ActiveModel, Services, model_key
+from usecases.datasets import DatasetError, DatasetInfo, resolve_dataset
+from usecases.jobs import Job, JobManager
+from usecases.services import ActiveModel, Services, model_key
 
-__all__ = ["ModelInfo", "DatasetInfo", "ModelNotFoundError", "DatasetError", "list_models",
-           "find_model", "activate", "data_roots", "list_datasets", "resolve_dataset", "evaluation_dir",
+__all__ = ["ModelInfo", "ModelNotFoundError", "list_models", "find_model", "activate", "evaluation_dir",
            "read_evaluation", "diagnostics_dir", "read_diagnostics", "start_training",
            "start_evaluation", "start_diagnostics", "read_active_name", "write_active_name",
-           "MODEL_NAME_RE", "compare"]
+           "MODEL_NAME_RE", "compare", "start_job"]
 
 MODELS_DIR = "models"
 ACTIVE_FILE = "active_model"
@@ -50,10 +49,6 @@ _PLOT_NAME = re.compile(r"^[a-z0-9_-]{1,80}\.png$")
 
 class ModelNotFoundError(OutfitError):
     """No model folder of that name in the instance."""
-
-
-class DatasetError(OutfitError):
-    """A dataset that is not one the server may read, or not a dataset at all."""
 
 
 @dataclass(frozen=True)
@@ -151,93 +146,6 @@ def activate(svc: Services, model: ModelInfo) -> ActiveModel:
     active = ActiveModel(model.path, run_lock=svc.model.run_lock)
     svc.model = active
     return active
-
-
-# ----------------------------------------------------------------------------- datasets
-@dataclass(frozen=True)
-class DatasetInfo:
-    """A dataset the server may read. ``id``: a stable handle for forms and URLs (its name and a
-    digest of its resolved path); ``ground_truth``: a synthetic world that knows why each bad
-    outfit is bad (the explainer's accuracy can be measured on it)."""
-
-    id: str
-    name: str
-    path: Path
-    format: str
-    ground_truth: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "path": str(self.path), "format": self.format,
-                "ground_truth": self.ground_truth}
-
-
-def data_roots(home: Path, extra: Iterable[Path | str] = ()) -> list[Path]:
-    """``<home>/worlds`` and the extra roots, resolved, those that exist."""
-    roots = []
-    for r in [Path(home) / "worlds", *map(Path, extra)]:
-        r = r.expanduser().resolve()
-        if r.is_dir() and r not in roots:
-            roots.append(r)
-    return roots
-
-
-def _dataset_format(path: Path) -> str | None:
-    from data.loaders import detect_format
-
-    try:
-        fmt = detect_format(path)
-    except OutfitError:
-        return None
-    return fmt if fmt != "folder" else None
-
-
-def _info(path: Path, fmt: str) -> DatasetInfo:
-    digest = hashlib.sha256(str(path).encode()).hexdigest()[:10]
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", path.name)[:40].strip("-") or "dataset"
-    return DatasetInfo(id=f"{safe}-{digest}", name=path.name, path=path, format=fmt,
-                       ground_truth=(path / "ground_truth.json").is_file())
-
-
-def list_datasets(roots: Sequence[Path]) -> list[DatasetInfo]:
-    """Each root that is itself a dataset, else its sub-folders that are (one level down)."""
-    found: dict[Path, DatasetInfo] = {}
-    for root in roots:
-        fmt = _dataset_format(root)
-        candidates = [(root, fmt)] if fmt else [
-            (p, _dataset_format(p)) for p in sorted(root.iterdir()) if p.is_dir()]
-        for path, f in candidates:
-            if f and path.resolve() not in found:
-                found[path.resolve()] = _info(path.resolve(), f)
-    return sorted(found.values(), key=lambda d: (d.name, d.id))
-
-
-def resolve_dataset(roots: Sequence[Path], value: str) -> DatasetInfo:
-    """A dataset named by its id (from :func:`list_datasets`) or by a path that resolves to a
-    dataset folder under one of ``roots``."""
-    value = (value or "").strip()
-    if not value:
-        raise DatasetError("no dataset given", hint="pick one of the datasets listed")
-    for d in list_datasets(roots):
-        if value == d.id:
-            return d
-    if "\x00" in value or len(value) > 4096:
-        raise DatasetError("that is not a folder path", hint="give a dataset folder's path")
-    path = Path(value).expanduser()
-    if not path.is_absolute():
-        raise DatasetError(f"{value!r} is not an absolute path",
-                           hint="give the dataset folder's full path, or pick a listed dataset")
-    path = path.resolve()
-    if not any(path == r or path.is_relative_to(r) for r in roots):
-        where = ", ".join(str(r) for r in roots) or "(none)"
-        raise DatasetError(f"{path} is outside the data folders this server may read ({where})",
-                           hint="restart the server with `outfit serve --data-root DIR` for a "
-                                "folder that holds it")
-    fmt = _dataset_format(path)
-    if fmt is None:
-        raise DatasetError(f"{path} is not a dataset with outfits",
-                           hint="give a folder in the Polyvore Outfits or Maryland Polyvore "
-                                "layout (a world made by `outfit synth` is one)")
-    return _info(path, fmt)
 
 
 # ----------------------------------------------------------------------------- evaluations
@@ -406,3 +314,20 @@ def start_diagnostics(jobs: JobManager, home: Path, model: ModelInfo, dataset: D
     return jobs.start("diagnose", f"Diagnostics of {model.name}", [args],
                       destination=diagnostics_dir(home, model),
                       result={"model": model.name, "dataset": dataset.id})
+
+
+def start_job(svc: Services, body: dict[str, Any]) -> Job:
+    """Start the job ``body`` asks for (as the models page's forms and the API give it: ``kind``
+    train, evaluate or diagnose, ``dataset`` an id or a path under a data root, and the model,
+    name, epochs, feature epochs, image size or outfits that kind takes)."""
+    dataset = resolve_dataset(svc.data_roots, body["dataset"])
+    if body["kind"] == "train":
+        return start_training(svc.jobs, svc.home, dataset, body["name"], epochs=body["epochs"],
+                              feature_epochs=body["feature_epochs"],
+                              image_size=body["image_size"])
+    model = find_model(svc.home, body["model"])
+    if body["kind"] == "evaluate":
+        return start_evaluation(svc.jobs, svc.home, model, dataset,
+                                max_outfits=body["max_outfits"])
+    return start_diagnostics(svc.jobs, svc.home, model, dataset)
+
