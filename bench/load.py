@@ -311,7 +311,7 @@ def prepare_home(home: Path | None, into: Path) -> Path:
     if home is not None:
         shutil.copytree(home, target, ignore=shutil.ignore_patterns("jobs", "worlds"))
         return target
-    from webapp.demo import QUICK, prepare_demo
+    from usecases.demo import QUICK, prepare_demo
 
     prepare_demo(target, closet_items=40, progress=False, echo=lambda _: None, **QUICK)
     return target

@@ -106,7 +106,7 @@ def main(args: argparse.Namespace) -> dict:
     home = args.home
     tmp = None
     if home is None:
-        from webapp.demo import QUICK, prepare_demo
+        from usecases.demo import QUICK, prepare_demo
 
         tmp = tempfile.TemporaryDirectory()
         home = Path(tmp.name) / "home"

@@ -3,7 +3,7 @@
     table = ClosetFeatures(store).table(model, key, closet.items)
 
 A row is taken, in this order, from memory (the rows of the current model), from the store's
-feature cache (``Store.features``, keyed by :attr:`ActiveModel.key <webapp.services.ActiveModel.key>`),
+feature cache (``Store.features``, keyed by :attr:`ActiveModel.key <usecases.services.ActiveModel.key>`),
 and only for the photos left from the model itself, in one batch, whose rows go to the store
 for the next start. A different key (another or a retrained model) starts memory afresh, so
 features are recomputed (or read back from the store) for that model. One lock guards it all:

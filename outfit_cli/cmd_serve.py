@@ -34,8 +34,8 @@ def demo(n_outfits: int | None, closet_items: int, do_serve: bool, host: str, po
     fills the closet with about 80 items of another synthetic world; later runs find both and
     serve at once."""
     from outfit.config import instance_dir
+    from usecases.demo import QUICK, prepare_demo
     from webapp.access import access_config
-    from webapp.demo import QUICK, prepare_demo
 
     access = access_config(host, password_file) if do_serve else {}  # refuse before the work
     home = instance_dir(create=True)

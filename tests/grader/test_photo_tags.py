@@ -10,7 +10,7 @@ from PIL import Image
 from grader.photo_tags import describe_images, describe_photos
 from grader.pretrained import SHIPPED_TAGGER, shipped_tagger
 from outfit.vocab import CATEGORY_SLOT
-from webapp.tagging import semantic_category_of
+from usecases.tag_photos import semantic_category_of
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "data" / "demo_closet"
