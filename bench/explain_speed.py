@@ -19,23 +19,16 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
-
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from _common import model_world_parser  # (importing it puts the repository on sys.path)
 
 
 def get_args_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", type=Path, default=None)
-    p.add_argument("--world", type=Path, default=None)
-    p.add_argument("--threads", type=int, default=2)
+    p = model_world_parser(__doc__)
     p.add_argument("--outfits", type=int, default=30)
     p.add_argument("--pixel-outfits", type=int, default=8)
     return p

@@ -56,7 +56,8 @@ from data.dataset import Dataset  # noqa: E402
 from data.realworld import make_real_world  # noqa: E402
 from grader import TrainConfig, load_model, train  # noqa: E402
 from grader.baselines import create_baseline  # noqa: E402
-from grader.evaluate import ModelScorer, evaluate, sigmoid  # noqa: E402
+from grader.evaluate import ModelScorer, evaluate  # noqa: E402
+from grader.metrics import calibrated_probability  # noqa: E402
 from grader.photo_tags import tagged_items  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,7 +104,7 @@ def _calibration(model, test: Dataset, retagged: Dataset) -> dict:
     cal = model.meta["closet_calibration"]
 
     def ece(t: float, b: float) -> float:
-        return round(reliability(answers, sigmoid(logits / t + b))[3], 4)
+        return round(reliability(answers, calibrated_probability(logits, t, b))[3], 4)
 
     def log_loss(t: float, b: float) -> float:
         z = logits / t + b

@@ -32,24 +32,17 @@ import argparse
 import json
 import random
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from _common import model_world_parser  # (importing it puts the repository on sys.path)
 
 
 def get_args_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", type=Path, default=None)
-    p.add_argument("--world", type=Path, default=None)
-    p.add_argument("--threads", type=int, default=2)
+    p = model_world_parser(__doc__)
     p.add_argument("--closets", type=int, default=100, help="small closets for optimality")
     p.add_argument("--protocol-closets", type=int, default=300)
     p.add_argument("--repeats", type=int, default=7)

@@ -19,22 +19,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import torch
-
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from _common import model_world_parser  # (importing it puts the repository on sys.path)
 
 
 def get_args_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", type=Path, required=True)
-    p.add_argument("--world", type=Path, required=True, help="a synthetic world (outfit synth)")
+    p = model_world_parser(__doc__, required=True, world_help="a synthetic world (outfit synth)")
     p.add_argument("--split", default="test")
     p.add_argument("--method", default="gxa")
     p.add_argument("--outfits", type=int, default=300)
@@ -42,7 +35,6 @@ def get_args_parser() -> argparse.ArgumentParser:
                    help="items in each outfit's closet: the outfit's own plus a random draw from "
                         "the split (a person's closet, not a shop); 0: the whole split")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=2)
     return p
 
 

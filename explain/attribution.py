@@ -151,23 +151,16 @@ class MethodResult:
 
 
 Method = Callable[..., MethodResult]
-_REGISTRY: Registry[Method] = Registry("attribution method")
 
 
-def register_method(name: str) -> Callable[[Method], Method]:
-    return _REGISTRY.register(name)
-
-
-def list_methods() -> list[str]:
+def _builtin_methods() -> None:
     from . import methods  # noqa: F401  (registers the built-in methods)
 
-    return _REGISTRY.names()
 
-
-def get_method(name: str) -> Method:
-    """The method registered as ``name`` (an :class:`OutfitError` listing them if none is)."""
-    list_methods()
-    return _REGISTRY.get(name)
+_REGISTRY: Registry[Method] = Registry("attribution method", load=_builtin_methods)
+register_method = _REGISTRY.register
+list_methods = _REGISTRY.names  # the methods' names
+get_method = _REGISTRY.get  # the method registered under a name (an OutfitError listing them)
 
 
 @dataclass(frozen=True)
@@ -310,10 +303,9 @@ def attribute(outfit: Outfit | Sequence[Item], model: GraderModel,
     totals = result.items.detach().double().cpu().numpy()
     with torch.no_grad():
         clash = find_clash(inp, values, totals)
-    z = logit / inp.grader.temperature + float(inp.grader.bias)
     return Attribution(method=method, items=items, groups=inp.groups, values=values,
                        item_totals=totals, logit=logit,
-                       score=float(1 / (1 + np.exp(-z))), baseline=result.baseline,
+                       score=float(inp.grader.calibrated(logit)), baseline=result.baseline,
                        reference_logit=result.reference_logit,
                        completeness_error=result.completeness_error,
                        reference_source=reference.source, options=result.options, clash=clash)

@@ -134,24 +134,17 @@ class PixelInput:
 
 
 PixelMethod = Callable[..., PixelResult]
-_REGISTRY: Registry[PixelMethod] = Registry("pixel attribution method", ordered=True)
 
 
-def register_pixel_method(name: str) -> Callable[[PixelMethod], PixelMethod]:
-    return _REGISTRY.register(name)
-
-
-def list_pixel_methods() -> list[str]:
-    """The pixel methods' names, in the order they are offered (Grad-CAM first)."""
+def _builtin_pixel_methods() -> None:
     from . import pixel_methods  # noqa: F401  (registers the built-in methods)
 
-    return _REGISTRY.names()
 
-
-def get_pixel_method(name: str) -> PixelMethod:
-    """The pixel method registered as ``name`` (an :class:`OutfitError` listing them if none)."""
-    list_pixel_methods()
-    return _REGISTRY.get(name)
+_REGISTRY: Registry[PixelMethod] = Registry("pixel attribution method", ordered=True,
+                                            load=_builtin_pixel_methods)
+register_pixel_method = _REGISTRY.register
+list_pixel_methods = _REGISTRY.names  # in the order they are offered (Grad-CAM first)
+get_pixel_method = _REGISTRY.get  # the method registered under a name (an OutfitError if none)
 
 
 # ---------------------------------------------------------------------------------- features

@@ -127,8 +127,7 @@ def suggest(outfit: Outfit | Sequence[Item], closet: Closet | Sequence[Item], mo
         rows += [features.rows([*(it.id for it in rest), *(() if c is None else (c.id,))])
                  for c in options]
     logits = model.logits(features, [[features.ids[r] for r in row] for row in rows])
-    z = logits.astype(np.float64) / model.grader.temperature + float(model.grader.bias)
-    scores = 1 / (1 + np.exp(-z))
+    scores = model.grader.calibrated(logits.astype(np.float64))
     chosen = first
     if len(suspects) > 1 and choices:
         chosen = choices[int(np.argmax(logits[1:]))][0]

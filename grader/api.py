@@ -188,8 +188,7 @@ class GraderModel:
 
     def score(self, table: FeatureTable, outfits: Sequence[Sequence[str]]) -> np.ndarray:
         """Calibrated probabilities in [0, 1], ``(B,)``."""
-        z = self.logits(table, outfits) / self.grader.temperature + float(self.grader.bias)
-        return 1.0 / (1.0 + np.exp(-z))
+        return self.grader.calibrated(self.logits(table, outfits))
 
     # ------------------------------------------------------------------ persistence
     def to_checkpoint(self) -> dict[str, Any]:

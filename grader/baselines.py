@@ -35,9 +35,9 @@ from outfit.vocab import SEMANTIC_CATEGORIES, SLOTS
 
 from .api import pad_outfits
 from .color import COLOR_DIM, COLOR_NAMES, color_features
-from .evaluate import OutfitScorer
 from .metrics import auc, fit_temperature
 from .preprocess import Preprocessing, load_image_tensor, to_float
+from .scorer import OutfitScorer
 
 __all__ = ["register_baseline", "create_baseline", "list_baselines", "RandomScorer",
            "ColorCategoryScorer"]

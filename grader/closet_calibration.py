@@ -28,8 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .evaluate import sigmoid
-from .metrics import fit_calibration, reliability
+from .metrics import calibrated_probability, fit_calibration, reliability
 
 if TYPE_CHECKING:
     from outfit.domain import Item
@@ -86,9 +85,9 @@ def fit_closet_calibration(model: GraderModel, *, photos: Path = DEMO_PHOTOS,
         return None
     table = model.item_table(list(tagged), reads="tags")
     logits = model.logits(table, ids).astype(np.float64)
-    before = sigmoid(logits / model.grader.temperature + float(model.grader.bias))
+    before = model.grader.calibrated(logits)
     temperature, bias = fit_calibration(logits, answers)
-    after = sigmoid(logits / temperature + bias)
+    after = calibrated_probability(logits, temperature, bias)
     return {"temperature": float(temperature), "bias": float(bias), "outfits": len(ids),
             "good_share": round(float(answers.mean()), 4),
             "ece_before": round(reliability(answers, before)[3], 4),

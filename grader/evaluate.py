@@ -19,7 +19,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,34 +29,14 @@ from outfit.domain import Item
 from outfit.errors import MissingFileError, ModelError, OutfitError
 from outfit.vocab import SEMANTIC_CATEGORIES
 
-from .metrics import accuracy_at, auc, fitb_accuracy, reliability
+from .metrics import accuracy_at, auc, calibrated_probability, fitb_accuracy, reliability
+from .scorer import OutfitScorer
 
 __all__ = ["OutfitScorer", "ModelScorer", "EvalResult", "evaluate", "evaluate_many",
-           "comparison_table", "resolve_scorers", "sigmoid", "file_safe"]
+           "comparison_table", "resolve_scorers", "file_safe"]
 
 PER_CATEGORY_COLUMNS = ("n_compat", "auc", "n_fitb", "fitb")
 COMPARISON_COLUMNS = ("auc", "fitb", "accuracy", "ece", "n_compat", "n_fitb")
-
-
-@runtime_checkable
-class OutfitScorer(Protocol):
-    """What :func:`evaluate` needs from a grader.
-
-    ``prepare`` is called once with every item of the split before any ``logits`` call;
-    ``logits`` takes outfits as lists of item ids and returns ``(B,)`` floats, higher = better;
-    ``sigmoid(logits / temperature + bias)`` is the calibrated probability that an outfit is
-    good (a scorer without ``bias`` has none).
-    """
-
-    temperature: float
-
-    def prepare(self, items: Sequence[Item]) -> None: ...
-
-    def logits(self, outfits: Sequence[Sequence[str]]) -> np.ndarray: ...
-
-
-def sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(np.asarray(z, dtype=np.float64), -500, 500)))
 
 
 class ModelScorer:
@@ -155,7 +135,7 @@ def evaluate(dataset: Dataset, scorer: OutfitScorer, *, name: str) -> EvalResult
 
     labels = np.array([q.label for q in compat], dtype=np.float64)
     logits = scores[: len(compat)]
-    probs = sigmoid(logits / scorer.temperature + getattr(scorer, "bias", 0.0))
+    probs = calibrated_probability(logits, scorer.temperature, getattr(scorer, "bias", 0.0))
     fitb_scores = scores[len(compat):].reshape(len(fitb), n_choices)
     answers = np.array([q.answer_index for q in fitb], dtype=np.int64)
 

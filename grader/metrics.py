@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["auc", "roc_curve", "fitb_accuracy", "accuracy_at", "reliability", "fit_temperature",
-           "fit_calibration"]
+__all__ = ["calibrated_probability", "auc", "roc_curve", "fitb_accuracy", "accuracy_at", "reliability",
+           "fit_temperature", "fit_calibration"]
 
 
 def _ranks(x: np.ndarray) -> np.ndarray:
@@ -82,6 +82,16 @@ def reliability(labels: Sequence[float], probs: Sequence[float], bins: int = 10
     gaps = np.nan_to_num(np.abs(mean_p - freq)) * count
     ece = float(gaps.sum() / max(count.sum(), 1))
     return mean_p, freq, count, ece
+
+
+def calibrated_probability(logits, temperature: float, bias: float = 0.0):
+    """``sigmoid(logit / temperature + bias)``: the calibrated probability that an outfit is good
+    (Platt scaling, fitted by :func:`fit_calibration`). The one place this formula is written:
+    a torch tensor in gives a tensor out (differentiable), a number or an array gives float64."""
+    if hasattr(logits, "sigmoid"):  # a torch tensor: stay in torch
+        return (logits / temperature + bias).sigmoid()
+    z = np.asarray(logits, dtype=np.float64) / float(temperature) + float(bias)
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -500, 500)))
 
 
 def fit_temperature(logits: Sequence[float], labels: Sequence[float]) -> float:

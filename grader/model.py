@@ -31,6 +31,8 @@ from torch import nn
 from outfit.registry import Registry
 from outfit.vocab import SLOTS
 
+from .metrics import calibrated_probability
+
 __all__ = ["OutfitGrader", "ItemTerms", "SlotsGrader", "SetGrader", "create_grader", "list_graders",
            "register_grader"]
 
@@ -64,7 +66,14 @@ class OutfitGrader(nn.Module):
 
     def score(self, feats: torch.Tensor, slots: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Calibrated probability that the outfit is good, ``(B,)`` in [0, 1]."""
-        return torch.sigmoid(self(feats, slots, mask) / self.log_temperature.exp() + self.bias)
+        return self.calibrated(self(feats, slots, mask))
+
+    def calibrated(self, logits):
+        """The calibrated probabilities of ``logits`` under this grader's temperature and bias
+        (:func:`grader.metrics.calibrated_probability`): a tensor for a tensor, else float64."""
+        if hasattr(logits, "sigmoid"):
+            return calibrated_probability(logits, self.log_temperature.exp(), self.bias)
+        return calibrated_probability(logits, self.temperature, float(self.bias))
 
     def config(self) -> dict:
         """The keyword arguments that rebuild this architecture (for checkpoints)."""

@@ -1,41 +1,11 @@
 """The domain of outfits: items, outfits, closets, the category vocabulary and the grammar of a
-wearable outfit. No torch here; every other package builds on this one."""
+wearable outfit, the errors every package raises, the registry and the defaults. No torch here;
+every other package builds on this one."""
 
+from . import errors
 from .domain import Closet, Item, Outfit
-from .errors import (
-    DataError,
-    DatasetFormatError,
-    DuplicateItemError,
-    GrammarError,
-    ImageError,
-    ItemNotFoundError,
-    MissingFileError,
-    MissingImagesError,
-    OutfitError,
-    UnknownCategoryError,
-    UnknownSlotError,
-)
+from .errors import *  # noqa: F403  (every error of the project, listed in errors.__all__)
 from .vocab import MAIN_SHAPES, MAIN_SLOTS, SEMANTIC_CATEGORIES, SLOTS, normalize_category, slot_of
 
-__all__ = [
-    "Item",
-    "Outfit",
-    "Closet",
-    "SEMANTIC_CATEGORIES",
-    "SLOTS",
-    "MAIN_SLOTS",
-    "MAIN_SHAPES",
-    "normalize_category",
-    "slot_of",
-    "OutfitError",
-    "UnknownCategoryError",
-    "UnknownSlotError",
-    "GrammarError",
-    "DuplicateItemError",
-    "ItemNotFoundError",
-    "DataError",
-    "DatasetFormatError",
-    "MissingFileError",
-    "MissingImagesError",
-    "ImageError",
-]
+__all__ = ["Item", "Outfit", "Closet", "SEMANTIC_CATEGORIES", "SLOTS", "MAIN_SLOTS", "MAIN_SHAPES",
+           "normalize_category", "slot_of", *errors.__all__]

@@ -280,5 +280,4 @@ class ClosetScorer:
 
     def calibrate(self, logits: torch.Tensor | np.ndarray) -> np.ndarray:
         """Calibrated probabilities from logits (the grader's temperature and bias)."""
-        z = np.asarray(logits, dtype=np.float64) / self.grader.temperature + float(self.grader.bias)
-        return 1.0 / (1.0 + np.exp(-z))
+        return self.grader.calibrated(np.asarray(logits, dtype=np.float64))

@@ -23,19 +23,9 @@ def explainer_table(report: Mapping[str, Any]) -> str:
         rnd = m["randomisation"]
         check = ("-" if rnd["passed"] is None else
                  f"{'pass' if rnd['passed'] else 'FAIL'} (rho {rnd['spearman']:+.2f})")
-        row = (f"{name:<16}{_cell(m['top1_item'])}{_cell(m['top1_item_group'])}{_cell(m['mrr'])}"
-               f"{_cell(m['deletion_auc'])}  {check:<18}")
-        if has_truth:
-            gt = m["ground_truth"] or {}
-            row += _cell(gt.get("top1_item"), 11) + _cell(gt.get("top1_group"), 11)
-        lines.append(row)
+        lines.append(_row(name, m, check, has_truth))
     r = report["random"]
-    row = (f"{'random':<16}{_cell(r['top1_item'])}{_cell(r['top1_item_group'])}{_cell(r['mrr'])}"
-           f"{_cell(r['deletion_auc'])}  {'-':<18}")
-    if has_truth:
-        gt = r["ground_truth"] or {}
-        row += _cell(gt.get("top1_item"), 11) + _cell(gt.get("top1_group"), 11)
-    lines.append(row)
+    lines.append(_row("random", r, "-", has_truth))
     lines.append("(top1/MRR: higher is better; deletion AUC: lower is better; random MRR of a "
                  f"whole item: {r['mrr_item']:.3f})" if r.get("mrr_item") is not None else
                  "(top1/MRR: higher is better; deletion AUC: lower is better)")
@@ -89,3 +79,13 @@ def _rules_lines(report: Mapping[str, Any]) -> list[str]:
                "outfits whose reasons name a clash, true: of those, both items blamed by the "
                "rules, found: share of the rules' two-item clashes named)")
     return out
+
+
+def _row(name: str, m: dict, check: str, has_truth: bool) -> str:
+    """One method's line of the table (or the random baseline's)."""
+    row = (f"{name:<16}{_cell(m['top1_item'])}{_cell(m['top1_item_group'])}{_cell(m['mrr'])}"
+           f"{_cell(m['deletion_auc'])}  {check:<18}")
+    if has_truth:
+        gt = m["ground_truth"] or {}
+        row += _cell(gt.get("top1_item"), 11) + _cell(gt.get("top1_group"), 11)
+    return row

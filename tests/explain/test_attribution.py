@@ -41,14 +41,7 @@ def test_gxa_and_ig_equal_captum_on_the_same_tensors():
     captum_attr = pytest.importorskip("captum.attr")
     from explain.attribution import outfit_input
 
-    torch.manual_seed(0)
-    dim = _net().layout.dim
-    grader = SlotsGrader(dim, hidden=32, pair_rank=4, pool_dim=8).eval()
-    with torch.no_grad():
-        grader.empty.normal_()
-    model = _model(grader)
-    table = _table(torch.randn(len(ITEMS), dim))
-    ref = _reference(dim)
+    model, table, ref = _slots_setup()
     inp, _ = outfit_input(ITEMS, model, features=table, reference=ref)
     x = inp.feats[None].clone()
 
@@ -189,7 +182,6 @@ def test_bad_outfits_are_refused_with_a_reason():
 
 
 def _slots_setup():
-    from grader.model import SlotsGrader
 
     torch.manual_seed(0)
     dim = _net().layout.dim

@@ -26,8 +26,8 @@ from grader.evaluate import (
     evaluate,
     evaluate_many,
     file_safe,
-    sigmoid,
 )
+from grader.metrics import calibrated_probability
 from grader.plots import reliability_plot, roc_plot, save_plots, score_histograms
 from outfit.domain import Item
 from outfit.errors import OutfitError
@@ -100,7 +100,7 @@ def test_metrics_match_a_hand_computed_example():
     assert r.fitb == pytest.approx(1 / 3)
     # p >= 0.5 <=> logit >= 0: 2.0, 0.5 right, -0.3 wrong; 0.2 wrong, -1.0 right
     assert r.accuracy == pytest.approx(3 / 5)
-    assert np.allclose(r.probs, sigmoid(np.array([2.0, 0.5, -0.3, 0.2, -1.0]) / 2.0))
+    assert np.allclose(r.probs, calibrated_probability(np.array([2.0, 0.5, -0.3, 0.2, -1.0]), 2.0))
     assert (r.n_compat, r.n_fitb, r.n_fitb_skipped) == (5, 3, 1)
     assert scorer.calls == 1  # every outfit scored in one call
     assert sorted(scorer.prepared) == sorted(it.id for it in _ITEMS)
@@ -155,7 +155,7 @@ def test_random_baseline_is_seeded_and_order_free():
     assert z[0] == z[1] and z[0] != z[2]
     assert np.array_equal(z, RandomScorer(7).logits(outfits))
     assert not np.array_equal(z, RandomScorer(8).logits(outfits))
-    p = sigmoid(RandomScorer(1).logits([[str(k)] for k in range(4000)]))
+    p = calibrated_probability(RandomScorer(1).logits([[str(k)] for k in range(4000)]), 1.0)
     assert 0.45 < p.mean() < 0.55 and p.min() > 0 and p.max() < 1
 
 

@@ -67,3 +67,19 @@ def test_platt_calibration_recovers_scale_and_bias():
     # sigmoid((2z - 3) / t + b) = sigmoid(z) needs t = 2 and b = 1.5
     assert t == pytest.approx(2.0, rel=0.1) and b == pytest.approx(1.5, abs=0.15)
     assert fit_calibration([0.5, 1.0], [0, 0]) == (1.0, 0.0)
+
+
+def test_the_calibrated_probability_is_one_formula_for_arrays_and_tensors():
+    import torch
+
+    from grader.metrics import calibrated_probability
+
+    logits = [-3.0, 0.0, 2.0, 1000.0]
+    want = [1 / (1 + math.exp(-(z / 2.0 + 0.5))) if z < 500 else 1.0 for z in logits]
+    got = calibrated_probability(np.array(logits), 2.0, 0.5)
+    assert got.dtype == np.float64 and np.allclose(got, want, atol=1e-12)
+    t = torch.tensor(logits[:3], requires_grad=True)
+    p = calibrated_probability(t, 2.0, 0.5)
+    assert isinstance(p, torch.Tensor) and torch.allclose(p.double(), torch.tensor(want[:3]).double())
+    p.sum().backward()  # differentiable, as the explainer needs
+    assert t.grad is not None and bool((t.grad > 0).all())
