@@ -33,7 +33,6 @@ LONG_MODULES = {
 LONG_FUNCTIONS = {
     "grader/training.py:_train": "the training loop, one stage after another",
     "recommender/strategies.py:beam_search": "the beam search loop (Tangseng et al. 2018)",
-    "closet/feedback.py:export_polyvore": "writes the thumbs-up outfits as a dataset",
     "bench/grader_speed.py:main": "a benchmark script",
 }
 
