@@ -31,13 +31,24 @@ def export_polyvore(store: Store, out_dir: Path | str, *, valid_fraction: float 
     of a split's outfits, so other thumbs-down outfits are left out and counted. Outfits with
     an item that has no semantic category are left out too. ``out_dir`` must be empty.
     """
-    from data.polyvore import write_polyvore_outfits  # only this export needs the writer
-
     out = Path(out_dir)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise StoreError(f"{out} is not an empty folder", hint="choose a new or empty folder")
-    closet = store.closet(available_only=False)
     counts = {"untagged_outfits": 0, "negatives_left_out": 0}
+    ups, downs = _judged_outfits(store, counts)
+    if not ups:
+        raise StoreError("no thumbs-up outfit to export",
+                         hint="give some outfits a thumbs up first")
+    splits = _splits(ups, downs, valid_fraction, seed, counts)
+    _write(out, splits)
+    return counts
+
+
+def _judged_outfits(store: Store, counts: dict[str, int],
+                    ) -> tuple[list[Outfit], list[tuple[str, ...]]]:
+    """The thumbs-up outfits and the thumbs-down item ids; feedback naming an item with no
+    semantic category is counted under ``untagged_outfits``."""
+    closet = store.closet(available_only=False)
     ups: list[Outfit] = []
     downs: list[tuple[str, ...]] = []
     for fb in store.feedback():
@@ -47,9 +58,13 @@ def export_polyvore(store: Store, out_dir: Path | str, *, valid_fraction: float 
             ups.append(Outfit(tuple(closet.get(i) for i in fb.item_ids), id=fb.id))
         else:
             downs.append(fb.item_ids)
-    if not ups:
-        raise StoreError("no thumbs-up outfit to export",
-                         hint="give some outfits a thumbs up first")
+    return ups, downs
+
+
+def _splits(ups: list[Outfit], downs: list[tuple[str, ...]], valid_fraction: float, seed: int,
+            counts: dict[str, int]) -> dict[str, Dataset]:
+    """``train`` and ``valid`` drawn from ``ups`` with ``seed``, each with the thumbs-down
+    outfits whose items all appear in its outfits (each placed once); counted in ``counts``."""
     order = list(range(len(ups)))
     random.Random(seed).shuffle(order)
     n_valid = max(1, round(len(ups) * valid_fraction)) if len(ups) >= 2 else 0
@@ -70,6 +85,13 @@ def export_polyvore(store: Store, out_dir: Path | str, *, valid_fraction: float 
         counts[f"{split}_items"] = len(items)
     counts["negatives"] = len(placed)
     counts["negatives_left_out"] = len(downs) - len(placed)
+    return splits
+
+
+def _write(out: Path, splits: dict[str, Dataset]) -> None:
+    """Write ``splits`` as the Polyvore Outfits folder ``out``, with the item photos copied."""
+    from data.polyvore import write_polyvore_outfits  # only this export needs the writer
+
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:  # written beside ``out`` and renamed: never half a dataset under its name
@@ -83,4 +105,3 @@ def export_polyvore(store: Store, out_dir: Path | str, *, valid_fraction: float 
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return counts

@@ -228,24 +228,44 @@ def read_closet_folder(
         entries = [(rel, folder, {}) for rel, folder in _walk(root)]
         where = {rel: f"e.g. {rel}" for rel, _, _ in entries}
     else:
-        csv_path = Path(csv) if Path(csv).is_absolute() else root / csv
-        rows = _read_csv(root, csv_path)
-        entries = [(rel, cat, extras) for rel, cat, extras, _ in rows]
-        where = {rel: f"{csv_path.name} line {n}" for rel, _, _, n in rows}
-        missing = [root / rel for rel, _, _ in entries if not (root / rel).is_file()]
-        if missing and on_bad_image == "error":
-            raise MissingImagesError(missing[:5], len(missing),
-                                     hint="fix the paths in the CSV (relative to the folder), "
-                                     "or load with bad images skipped")
-        if missing:
-            skipped["missing_files"] = len(missing)
-            gone = {p.relative_to(root).as_posix() for p in missing}
-            entries = [e for e in entries if e[0] not in gone]
+        entries, where = _csv_entries(root, csv, on_bad_image, skipped)
     if not entries and not skipped:
         raise MissingFileError(root, "photos (.jpg, .jpeg, .png or .webp files in folders "
                                "named after their category)")
-
     # Categories first: an unknown name fails fast, before any photo is opened.
+    cats = _categories(root, entries, where, "category folder name" if csv is None
+                       else "category")
+    items = _items(root, entries, cats, check_images, on_bad_image, skipped)
+    closet = Closet(tuple(items), name=name or root.name)
+    return FolderCloset(closet, MappingProxyType(skipped))
+
+
+_Entry = tuple[str, str, dict[str, str]]  # (relative posix path, category name, extra columns)
+
+
+def _csv_entries(root: Path, csv: Path | str, on_bad_image: OnBad, skipped: dict[str, int],
+                 ) -> tuple[list[_Entry], dict[str, str]]:
+    """The CSV's rows whose file exists, and where each was listed (for error messages); a
+    listed file that does not exist raises, or is skipped and counted."""
+    csv_path = Path(csv) if Path(csv).is_absolute() else root / csv
+    rows = _read_csv(root, csv_path)
+    entries = [(rel, cat, extras) for rel, cat, extras, _ in rows]
+    where = {rel: f"{csv_path.name} line {n}" for rel, _, _, n in rows}
+    missing = [root / rel for rel, _, _ in entries if not (root / rel).is_file()]
+    if missing and on_bad_image == "error":
+        raise MissingImagesError(missing[:5], len(missing),
+                                 hint="fix the paths in the CSV (relative to the folder), "
+                                 "or load with bad images skipped")
+    if missing:
+        skipped["missing_files"] = len(missing)
+        gone = {p.relative_to(root).as_posix() for p in missing}
+        entries = [e for e in entries if e[0] not in gone]
+    return entries, where
+
+
+def _categories(root: Path, entries: list[_Entry], where: Mapping[str, str],
+                what: str) -> dict[str, tuple[str, str]]:
+    """Relative path -> (fine, semantic category); every unknown name raises at once."""
     unknown: dict[str, str] = {}
     cats: dict[str, tuple[str, str]] = {}
     for rel, cat, _ in entries:
@@ -254,12 +274,16 @@ def read_closet_folder(
         except UnknownCategoryError:
             unknown.setdefault(cat, where[rel])
     if unknown:
-        what = "category folder name" if csv is None else "category"
         shown = "; ".join(f"{c!r} ({w})" for c, w in list(unknown.items())[:5])
         more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
         raise UnknownCategoryError(
             f"{len(unknown)} unknown {what}(s) in {root}: {shown}{more}", hint=_accepted_hint())
+    return cats
 
+
+def _items(root: Path, entries: list[_Entry], cats: Mapping[str, tuple[str, str]],
+           check_images: bool, on_bad_image: OnBad, skipped: dict[str, int]) -> list[Item]:
+    """One item per entry, its photo's header probed first with ``check_images``."""
     items = []
     for rel, _cat, extras in entries:
         path = root / rel
@@ -276,5 +300,4 @@ def read_closet_folder(
         item_id = _item_id(rel)
         items.append(Item(id=item_id, category=fine, semantic_category=semantic, image=path,
                           name=f"{fine} {item_id[:6]}", attributes={**extras, "source": rel}))
-    closet = Closet(tuple(items), name=name or root.name)
-    return FolderCloset(closet, MappingProxyType(skipped))
+    return items

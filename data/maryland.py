@@ -174,11 +174,35 @@ def read_maryland(
     if not isinstance(raw, list):
         raise DatasetFormatError("expected a JSON list of outfits", path=outfits_path)
 
-    table = maryland_categories()
     skipped: dict[str, int] = {}
+    items, dropped, sets = _read_items(raw, outfits_path, root, skipped)
+    if check_images:
+        _drop_missing_images(root, items, dropped, on_missing_image, skipped)
+    outfits = []
+    for set_id, ids in sets:
+        kept = tuple(items[i] for i in ids if i in items)
+        if len(kept) >= 2:
+            outfits.append(Outfit(kept, id=set_id))
+        else:
+            _bump(skipped, "outfits")
+
+    compatibility: list[CompatibilityQuestion] = []
+    fitb: list[FITBQuestion] = []
+    if split == "test":
+        compatibility, fitb = _read_questions(root, items, dropped, skipped)
+    return Dataset(name="maryland", split=split, items=items, outfits=tuple(outfits),
+                   compatibility=tuple(compatibility), fitb=tuple(fitb), root=root,
+                   skipped=skipped)
+
+
+def _read_items(raw: list[Any], outfits_path: Path, root: Path, skipped: dict[str, int],
+                ) -> tuple[dict[str, Item], set[str], list[tuple[str, list[str]]]]:
+    """(items kept, ids dropped for their category, [(set_id, all its item ids in order)])
+    from the outfit records; a set_id seen before is skipped and counted."""
+    table = maryland_categories()
     items: dict[str, Item] = {}
     dropped: set[str] = set()
-    sets: list[tuple[str, list[str]]] = []  # (set_id, all its item ids in order)
+    sets: list[tuple[str, list[str]]] = []
     seen_sets: set[str] = set()
     for k, rec in enumerate(raw):
         set_id, recs = _parse_outfit(k, rec, outfits_path)
@@ -201,39 +225,38 @@ def read_maryland(
             else:
                 items[item_id] = _make_item(set_id, it, cat, cat.semantic, root)
         sets.append((set_id, ids))
+    return items, dropped, sets
 
-    if check_images:
-        missing = [it for it in items.values() if not it.image.is_file()]
-        if missing and on_missing_image == "error":
-            hint = ""
-            if not (root / "images").is_dir():
-                hint = ("the images/ folder is absent: download the images (see the dataset's "
-                        "README), or read with check_images=False")
-            raise MissingImagesError([it.image for it in missing[:5]], len(missing), hint=hint)
-        for it in missing:
-            del items[it.id]
-            dropped.add(it.id)
-        _bump(skipped, "missing_image_items", len(missing))
 
-    outfits = []
-    for set_id, ids in sets:
-        kept = tuple(items[i] for i in ids if i in items)
-        if len(kept) >= 2:
-            outfits.append(Outfit(kept, id=set_id))
-        else:
-            _bump(skipped, "outfits")
+def _drop_missing_images(root: Path, items: dict[str, Item], dropped: set[str],
+                         on_missing_image: OnMissing, skipped: dict[str, int]) -> None:
+    """Raise :class:`MissingImagesError` for items whose photo is absent (with a hint where
+    the whole images/ folder is absent), or drop and count them like unmapped ones."""
+    missing = [it for it in items.values() if not it.image.is_file()]
+    if missing and on_missing_image == "error":
+        hint = ""
+        if not (root / "images").is_dir():
+            hint = ("the images/ folder is absent: download the images (see the dataset's "
+                    "README), or read with check_images=False")
+        raise MissingImagesError([it.image for it in missing[:5]], len(missing), hint=hint)
+    for it in missing:
+        del items[it.id]
+        dropped.add(it.id)
+    _bump(skipped, "missing_image_items", len(missing))
 
+
+def _read_questions(root: Path, items: Mapping[str, Item], dropped: set[str],
+                    skipped: dict[str, int],
+                    ) -> tuple[list[CompatibilityQuestion], list[FITBQuestion]]:
+    """The test split's questions, from the files that exist."""
     compatibility: list[CompatibilityQuestion] = []
     fitb: list[FITBQuestion] = []
-    if split == "test":
-        compat_path = next((root / f for f in COMPATIBILITY_FILES if (root / f).is_file()), None)
-        if compat_path is not None:
-            compatibility = _read_compatibility(compat_path, items, dropped, skipped)
-        if (root / FITB_FILE).is_file():
-            fitb = _read_fitb(root / FITB_FILE, items, dropped, skipped)
-    return Dataset(name="maryland", split=split, items=items, outfits=tuple(outfits),
-                   compatibility=tuple(compatibility), fitb=tuple(fitb), root=root,
-                   skipped=skipped)
+    compat_path = next((root / f for f in COMPATIBILITY_FILES if (root / f).is_file()), None)
+    if compat_path is not None:
+        compatibility = _read_compatibility(compat_path, items, dropped, skipped)
+    if (root / FITB_FILE).is_file():
+        fitb = _read_fitb(root / FITB_FILE, items, dropped, skipped)
+    return compatibility, fitb
 
 
 def _read_compatibility(path: Path, items: Mapping[str, Item], dropped: set[str],

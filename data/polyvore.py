@@ -12,13 +12,13 @@
 Questions name items as ``<set_id>_<index>``, resolved through the split's outfit list. The real
 files have quirks this reader tolerates: CR line ends, stray spaces and empty semantic categories
 in ``categories.csv``, category ids listed more than once, and the misspelt ``catgeories`` key.
+The writer is in :mod:`data.polyvore_writer` (importable from here too).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,16 +27,16 @@ from typing import Any, Literal
 from outfit.domain import Item, Outfit
 from outfit.errors import (
     DatasetFormatError,
-    DuplicateItemError,
     MissingFileError,
     MissingImagesError,
-    OutfitError,
     UnknownCategoryError,
 )
 from outfit.vocab import SEMANTIC_CATEGORIES, normalize_category
 
 from .dataset import CompatibilityQuestion, Dataset, FITBQuestion
-from .fileio import atomic_write_json, atomic_write_text, read_json, read_text_lines
+from .fileio import read_json, read_text_lines
+from .polyvore_layout import SPLITS, VERSIONS, check_choice, split_paths
+from .polyvore_writer import write_polyvore_outfits
 
 __all__ = [
     "SPLITS",
@@ -47,8 +47,6 @@ __all__ = [
     "write_polyvore_outfits",
 ]
 
-SPLITS = ("train", "valid", "test")
-VERSIONS = ("nondisjoint", "disjoint")
 OnBad = Literal["error", "skip"]
 
 # Keys of a metadata record that become Item fields rather than attributes.
@@ -104,17 +102,6 @@ def read_categories(path: Path | str) -> dict[str, CategoryInfo]:
         if semantic and (info.semantic is None or info.semantic == "accessories"):
             info.semantic = semantic
     return out
-
-
-def _split_paths(root: Path, version: str, split: str) -> tuple[Path, Path, Path]:
-    base = root / version
-    return (base / f"{split}.json", base / f"compatibility_{split}.txt",
-            base / f"fill_in_blank_{split}.json")
-
-
-def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise OutfitError(f"unknown {name} {value!r}", hint="use one of: " + ", ".join(choices))
 
 
 def _read_outfit_refs(path: Path) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -181,13 +168,13 @@ def read_polyvore_outfits(
     the same way through ``on_unknown_category``.
     """
     root = Path(root)
-    _check_choice("split", split, SPLITS)
-    _check_choice("version", version, VERSIONS)
-    _check_choice("on_missing_image", on_missing_image, ("error", "skip"))
-    _check_choice("on_unknown_category", on_unknown_category, ("error", "skip"))
+    check_choice("split", split, SPLITS)
+    check_choice("version", version, VERSIONS)
+    check_choice("on_missing_image", on_missing_image, ("error", "skip"))
+    check_choice("on_unknown_category", on_unknown_category, ("error", "skip"))
     if not root.is_dir():
         raise MissingFileError(root, "Polyvore Outfits folder")
-    outfits_path, compat_path, fitb_path = _split_paths(root, version, split)
+    outfits_path, compat_path, fitb_path = split_paths(root, version, split)
     outfit_refs = _read_outfit_refs(outfits_path)  # first: a wrong split fails before the big file
     cats = read_categories(root / "categories.csv")
     meta_path = root / "polyvore_item_metadata.json"
@@ -196,6 +183,24 @@ def read_polyvore_outfits(
         raise DatasetFormatError("expected a JSON object of item_id -> record", path=meta_path)
 
     skipped: dict[str, int] = {}
+    items = _build_items(outfit_refs, meta, cats, root, meta_path, outfits_path,
+                         on_unknown_category, skipped)
+    if check_images:
+        _drop_missing_images(items, on_missing_image, skipped)
+    outfits, ref_to_item = _resolve_outfits(outfit_refs, items, skipped)
+    compatibility = _read_compatibility(compat_path, ref_to_item, items, skipped)
+    fitb = _read_fitb(fitb_path, ref_to_item, items, skipped)
+    return Dataset(name="polyvore-outfits", split=split, items=items, outfits=tuple(outfits),
+                   compatibility=tuple(compatibility), fitb=tuple(fitb), root=root,
+                   skipped=skipped)
+
+
+def _build_items(outfit_refs: list[tuple[str, list[tuple[str, str]]]], meta: Mapping[str, Any],
+                 cats: Mapping[str, CategoryInfo], root: Path, meta_path: Path,
+                 outfits_path: Path, on_unknown_category: OnBad,
+                 skipped: dict[str, int]) -> dict[str, Item]:
+    """The items the split's outfits use, in the order they first appear; items with no
+    semantic category raise or, with ``on_unknown_category="skip"``, are counted."""
     items: dict[str, Item] = {}
     absent: list[str] = []
     unknown = 0
@@ -220,16 +225,27 @@ def read_polyvore_outfits(
         )
     if unknown:
         skipped["unknown_category_items"] = unknown
-    if check_images:
-        missing = [it for it in items.values() if not it.image.is_file()]
-        if missing and on_missing_image == "error":
-            raise MissingImagesError([it.image for it in missing[:5]], len(missing))
-        for it in missing:
-            del items[it.id]
-        if missing:
-            skipped["missing_image_items"] = len(missing)
+    return items
 
-    # Resolve <set_id>_<index> through the outfit list; outfits keep the items that survived.
+
+def _drop_missing_images(items: dict[str, Item], on_missing_image: OnBad,
+                         skipped: dict[str, int]) -> None:
+    """Raise :class:`MissingImagesError` for items whose photo is absent, or drop and count
+    them with ``on_missing_image="skip"``."""
+    missing = [it for it in items.values() if not it.image.is_file()]
+    if missing and on_missing_image == "error":
+        raise MissingImagesError([it.image for it in missing[:5]], len(missing))
+    for it in missing:
+        del items[it.id]
+    if missing:
+        skipped["missing_image_items"] = len(missing)
+
+
+def _resolve_outfits(outfit_refs: list[tuple[str, list[tuple[str, str]]]],
+                     items: Mapping[str, Item],
+                     skipped: dict[str, int]) -> tuple[list[Outfit], dict[str, str]]:
+    """The outfits, keeping the items that survived (those left with fewer than two go,
+    counted), and ``<set_id>_<index>`` -> item id for the questions."""
     ref_to_item: dict[str, str] = {}
     outfits: list[Outfit] = []
     for set_id, refs in outfit_refs:
@@ -242,12 +258,7 @@ def read_polyvore_outfits(
             outfits.append(Outfit(tuple(kept), id=set_id))
         else:
             skipped["outfits"] = skipped.get("outfits", 0) + 1
-
-    compatibility = _read_compatibility(compat_path, ref_to_item, items, skipped)
-    fitb = _read_fitb(fitb_path, ref_to_item, items, skipped)
-    return Dataset(name="polyvore-outfits", split=split, items=items, outfits=tuple(outfits),
-                   compatibility=tuple(compatibility), fitb=tuple(fitb), root=root,
-                   skipped=skipped)
+    return outfits, ref_to_item
 
 
 def _resolve(ref: str, ref_to_item: Mapping[str, str], path: Path, line: int | None,
@@ -316,153 +327,3 @@ def _read_fitb(path: Path, ref_to_item: Mapping[str, str], items: Mapping[str, I
         else:
             skipped["fitb"] = skipped.get("fitb", 0) + 1
     return out
-
-
-# ---------------------------------------------------------------------------------- writer
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
-def _category_ids(items: list[Item]) -> dict[tuple[str, str], str]:
-    """(fine name, semantic) -> category id; ids the items carry are kept, others assigned."""
-    ids: dict[tuple[str, str], str] = {}
-    for it in items:
-        cid = str(it.attributes.get("category_id") or "").strip()
-        key = (it.category, it.semantic_category)
-        if cid:
-            if ids.get(key, cid) != cid:
-                raise DatasetFormatError(
-                    f"category {it.category!r} carries two ids ({ids[key]}, {cid})")
-            ids[key] = cid
-    used = {int(c) for c in ids.values() if c.isdigit()}
-    nxt = max(used, default=0) + 1
-    for it in items:
-        key = (it.category, it.semantic_category)
-        if key not in ids:
-            ids[key] = str(nxt)
-            nxt += 1
-    return ids
-
-
-def _metadata_record(it: Item, cid: str) -> dict[str, Any]:
-    rec: dict[str, Any] = {
-        "url_name": _slug(it.name or it.category),
-        "description": "",
-        "catgeories": [],
-        "title": it.name,
-        "related": [],
-    }
-    for k, v in it.attributes.items():
-        if k == "categories":
-            rec["catgeories"] = list(v)
-        elif k in ("source",):  # paths on the writer's machine mean nothing elsewhere
-            continue
-        else:
-            rec[k] = v
-    rec["category_id"] = cid
-    rec["semantic_category"] = it.semantic_category
-    return rec
-
-
-def _write_image(it: Item, dest: Path) -> None:
-    if it.image is None:
-        raise MissingFileError(f"(item {it.id})", "image", hint="every exported item needs a photo")
-    if it.image.resolve() == dest.resolve():
-        return
-    from .images import load_image, save_jpeg  # Pillow only when images are written
-
-    save_jpeg(load_image(it.image), dest)
-
-
-def write_polyvore_outfits(
-    root: Path | str,
-    splits: Mapping[str, Dataset],
-    *,
-    version: str = "nondisjoint",
-    images: bool = True,
-) -> Path:
-    """Write ``splits`` (split name -> Dataset) as a Polyvore Outfits folder under ``root``.
-
-    Items of all splits go into one metadata file and one categories file; an id used in two
-    splits must be the same item. Questions are written back as ``<set_id>_<index>``: a
-    question's items must belong to outfits of its split. Each file is written atomically.
-    With ``images`` every item photo is written to ``images/<id>.jpg`` (re-encoded as JPEG
-    unless it is already there).
-    """
-    root = Path(root)
-    _check_choice("version", version, VERSIONS)
-    for split in splits:
-        _check_choice("split", split, SPLITS)
-    all_items: dict[str, Item] = {}
-    for ds in splits.values():
-        for it in ds.items.values():
-            if all_items.setdefault(it.id, it) != it:
-                raise DuplicateItemError(f"item id {it.id} names two different items")
-    items = list(all_items.values())
-    cids = _category_ids(items)
-    meta = {it.id: _metadata_record(it, cids[(it.category, it.semantic_category)]) for it in items}
-    root.mkdir(parents=True, exist_ok=True)
-    if images:
-        for it in items:
-            _write_image(it, root / "images" / f"{it.id}.jpg")
-    atomic_write_json(root / "polyvore_item_metadata.json", meta)
-    lines = [f"{cid},{fine},{sem}" for (fine, sem), cid in
-             sorted(cids.items(), key=lambda kv: int(kv[1]) if kv[1].isdigit() else 0)]
-    atomic_write_text(root / "categories.csv", "\n".join(lines) + "\n")
-    for split, ds in splits.items():
-        _write_split(root, version, split, ds)
-    return root
-
-
-def _write_split(root: Path, version: str, split: str, ds: Dataset) -> None:
-    outfits_path, compat_path, fitb_path = _split_paths(root, version, split)
-    records, first_ref, refs_by_set = [], {}, {}
-    for n, outfit in enumerate(ds.outfits):
-        set_id = outfit.id or f"{split}{n}"
-        if set_id in refs_by_set:
-            raise DuplicateItemError(f"outfit id {set_id} is used twice in split {split}")
-        refs_by_set[set_id] = {it.id: f"{set_id}_{k}" for k, it in enumerate(outfit.items, 1)}
-        for item_id, ref in refs_by_set[set_id].items():
-            first_ref.setdefault(item_id, ref)
-        records.append({"items": [{"item_id": it.id, "index": k}
-                                  for k, it in enumerate(outfit.items, 1)], "set_id": set_id})
-    atomic_write_json(outfits_path, records, indent=1)
-
-    def ref(item_id: str, what: str) -> str:
-        if item_id not in first_ref:
-            raise DatasetFormatError(
-                f"{what} names item {item_id}, which is in no outfit of split {split}",
-                hint="questions can only name items of the split's outfits")
-        return first_ref[item_id]
-
-    compat = [" ".join([str(q.label), *(ref(i, "a compatibility question") for i in q.item_ids)])
-              for q in ds.compatibility]
-    atomic_write_text(compat_path, "".join(line + "\n" for line in compat))
-    fitb = []
-    for k, q in enumerate(ds.fitb):
-        set_id = q.outfit_id or next(
-            (s for s, m in refs_by_set.items() if all(i in m for i in (*q.question_ids, q.answer_id))),
-            None)
-        own = refs_by_set.get(set_id or "", {})
-        if not all(i in own for i in (*q.question_ids, q.answer_id)):
-            raise DatasetFormatError(
-                f"fill-in-the-blank question #{k}: its items and answer are not one outfit of "
-                f"split {split}")
-        answers = []
-        for j, a in enumerate(q.answer_ids):
-            if j == q.answer_index:
-                answers.append(own[a])
-                continue
-            other = next((m[a] for s, m in refs_by_set.items() if s != set_id and a in m), None)
-            if other is None:
-                raise DatasetFormatError(
-                    f"fill-in-the-blank question #{k}: distractor {a} is in no other outfit of "
-                    f"split {split}")
-            answers.append(other)
-        blank = q.blank_position if q.blank_position is not None else int(
-            own[q.answer_id].rsplit("_", 1)[1])
-        fitb.append({"question": [own[i] for i in q.question_ids], "answers": answers,
-                     "blank_position": blank})
-    atomic_write_json(fitb_path, fitb, indent=1)

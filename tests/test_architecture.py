@@ -27,15 +27,9 @@ MAX_FUNCTION_LINES = 60
 LONG_MODULES = {
     "grader/tagger.py": "the tagger's network, its training loop and its loading, kept together",
     "grader/training.py": "the two-stage training recipe and its checkpointing",
-    "data/polyvore.py": "the Polyvore Outfits reader and its many layout checks",
 }
 LONG_FUNCTIONS = {
     "grader/training.py:_train": "the training loop, one stage after another",
-    "data/polyvore.py:read_polyvore_outfits": "reads and checks one split's JSON files",
-    "data/maryland.py:read_maryland": "reads and checks the Maryland Polyvore layout",
-    "data/folder.py:read_closet_folder": "reads a folder of photos with its optional tags file",
-    "data/synth/writer.py:generate_world": "draws a world split by split",
-    "closet/feedback.py:export_polyvore": "writes the thumbs-up outfits as a dataset",
     "bench/grader_speed.py:main": "a benchmark script",
 }
 

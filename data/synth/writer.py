@@ -183,35 +183,14 @@ def generate_world(out_dir: str | Path, *, n_outfits: int = 2000, seed: int = 0,
     _say(progress, f"sampling {n_outfits} outfits (seed {seed})")
     catalogue, outfits = sample_outfits(n_outfits, random.Random(f"{seed}:outfits"))
     items = {i: make_item(i, spec, images / f"{i}.jpg") for i, spec in catalogue.specs.items()}
-    set_ids = [str(200_000_001 + n) for n in range(len(outfits))]
-    parts = _split(len(outfits), random.Random(f"{seed}:splits"))
 
     _say(progress, "writing outfits and questions")
     _dump(out / "polyvore_item_metadata.json", _metadata(catalogue), indent=None)
     (out / "categories.csv").write_text(
         "".join(f"{STYLE_CATEGORY_IDS[s.name]},{s.name},{k.semantic_category}\n"
                 for k in KINDS for s in k.styles))
-    truth_file: dict = {"compatibility": {}, "fitb": {}}
-    counts: dict[str, dict[str, int]] = {"outfits": {}, "compatibility": {}, "fitb": {}}
-    skipped: dict[str, int] = {}
-    for split in SPLITS:
-        chosen = [(set_ids[n], outfits[n]) for n in parts[split]]
-        qs = write_split(out, split, chosen, items, random.Random(f"{seed}:questions:{split}"))
-        truth_file["compatibility"][split] = qs.compatibility_truth
-        truth_file["fitb"][split] = qs.fitb_truth
-        counts["outfits"][split] = len(chosen)
-        counts["compatibility"][split] = len(qs.compatibility)
-        counts["fitb"][split] = len(qs.fitb)
-        for what, n in qs.skipped.items():
-            if n:
-                skipped[f"{split} {what}"] = n
-    conventions = {"line": "1-based line number in nondisjoint/compatibility_<split>.txt",
-                   "position": "0-based position of the swapped item among the line's items",
-                   "question": "0-based index in nondisjoint/fill_in_blank_<split>.json",
-                   "answer": "0-based index in that question's answers",
-                   "item_id": "the swapped-in item or distractor, which breaks the rule"}
-    _dump(out / "ground_truth.json", {"conventions": conventions, **truth_file, **_vocabulary()},
-          indent=1)
+    truth_file, counts, skipped = _write_splits(out, outfits, items, seed)
+    _write_ground_truth(out, truth_file)
 
     from .render import write_images  # Pillow and numpy only when drawing
 
@@ -226,3 +205,36 @@ def generate_world(out_dir: str | Path, *, n_outfits: int = 2000, seed: int = 0,
     seconds = round(time.perf_counter() - start, 2)
     _say(progress, f"done in {seconds} s")
     return {**summary, "seconds": seconds}
+
+
+def _write_splits(out: Path, outfits: list[list[str]], items: dict, seed: int,
+                  ) -> tuple[dict, dict[str, dict[str, int]], dict[str, int]]:
+    """Split the outfits about 70/10/20 and write each split (:func:`write_split`); returns
+    the ground truth per split, the counts per split and what each split skipped."""
+    set_ids = [str(200_000_001 + n) for n in range(len(outfits))]
+    parts = _split(len(outfits), random.Random(f"{seed}:splits"))
+    truth_file: dict = {"compatibility": {}, "fitb": {}}
+    counts: dict[str, dict[str, int]] = {"outfits": {}, "compatibility": {}, "fitb": {}}
+    skipped: dict[str, int] = {}
+    for split in SPLITS:
+        chosen = [(set_ids[n], outfits[n]) for n in parts[split]]
+        qs = write_split(out, split, chosen, items, random.Random(f"{seed}:questions:{split}"))
+        truth_file["compatibility"][split] = qs.compatibility_truth
+        truth_file["fitb"][split] = qs.fitb_truth
+        counts["outfits"][split] = len(chosen)
+        counts["compatibility"][split] = len(qs.compatibility)
+        counts["fitb"][split] = len(qs.fitb)
+        for what, n in qs.skipped.items():
+            if n:
+                skipped[f"{split} {what}"] = n
+    return truth_file, counts, skipped
+
+
+def _write_ground_truth(out: Path, truth_file: dict) -> None:
+    conventions = {"line": "1-based line number in nondisjoint/compatibility_<split>.txt",
+                   "position": "0-based position of the swapped item among the line's items",
+                   "question": "0-based index in nondisjoint/fill_in_blank_<split>.json",
+                   "answer": "0-based index in that question's answers",
+                   "item_id": "the swapped-in item or distractor, which breaks the rule"}
+    _dump(out / "ground_truth.json", {"conventions": conventions, **truth_file, **_vocabulary()},
+          indent=1)
