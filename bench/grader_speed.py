@@ -81,38 +81,46 @@ def main(args: argparse.Namespace) -> dict:
               "feature_images_per_s": round(args.images / t_feat, 1),
               "grading_outfits_per_s": round(args.outfits / t_grade, 1)}
     if args.arch == "slots":
-        # The floor: the grader's own layers as plain matrix multiplies on inputs already laid
-        # out (no gather, no empty-slot handling, no masking): the per-item layers (pooled MLP,
-        # pair projection) on every item of every outfit, then the layers over the outfit.
-        b, per_item = 8192, 6
-        item_layers = [m for m in (*([grader.pool[0], grader.pool[2], grader.first_pool]
-                                      if grader.pool is not None else []), grader.pair)
-                       if m is not None]
-        outfit_layers = [grader.first, grader.rest[2], grader.out]
-        item_inputs = [torch.rand(b * per_item, m.in_features) for m in item_layers]
-        outfit_inputs = [torch.rand(b, m.in_features) for m in outfit_layers]
-
-        def floor() -> None:
-            for _ in range(0, args.outfits, b):
-                for m, x in zip(item_layers, item_inputs, strict=True):
-                    torch.addmm(m.bias, x, m.weight.t()) if m.bias is not None else x @ m.weight.t()
-                for m, x in zip(outfit_layers, outfit_inputs, strict=True):
-                    torch.addmm(m.bias, x, m.weight.t())
-
-        t_floor = _median_seconds(floor, args.repeats)
-        result["floor_outfits_per_s"] = round(args.outfits / t_floor, 1)
-        result["grading_vs_floor"] = round(t_grade / t_floor, 2)
-
-        # What search does: each item's first-layer terms once, then sums and the head.
-        terms = grader.item_terms(table.feats, table.slots)
-
-        def grading_terms() -> None:
-            for s in range(0, args.outfits, b):
-                grader.from_terms(terms, padded[s:s + b])
-
-        t_terms = _median_seconds(grading_terms, args.repeats)
-        result["grading_item_terms_outfits_per_s"] = round(args.outfits / t_terms, 1)
+        result.update(_floor_and_terms(args, grader, table, padded, t_grade))
     return result
+
+
+def _floor_and_terms(args: argparse.Namespace, grader, table: FeatureTable, padded, t_grade: float
+                     ) -> dict:
+    """The slots grader's floor (its layers as bare matrix multiplies) and its speed from
+    per-item terms, as search grades."""
+    # The floor: the grader's own layers as plain matrix multiplies on inputs already laid
+    # out (no gather, no empty-slot handling, no masking): the per-item layers (pooled MLP,
+    # pair projection) on every item of every outfit, then the layers over the outfit.
+    b, per_item = 8192, 6
+    item_layers = [m for m in (*([grader.pool[0], grader.pool[2], grader.first_pool]
+                                  if grader.pool is not None else []), grader.pair)
+                   if m is not None]
+    outfit_layers = [grader.first, grader.rest[2], grader.out]
+    item_inputs = [torch.rand(b * per_item, m.in_features) for m in item_layers]
+    outfit_inputs = [torch.rand(b, m.in_features) for m in outfit_layers]
+
+    def floor() -> None:
+        for _ in range(0, args.outfits, b):
+            for m, x in zip(item_layers, item_inputs, strict=True):
+                torch.addmm(m.bias, x, m.weight.t()) if m.bias is not None else x @ m.weight.t()
+            for m, x in zip(outfit_layers, outfit_inputs, strict=True):
+                torch.addmm(m.bias, x, m.weight.t())
+
+    t_floor = _median_seconds(floor, args.repeats)
+    out = {"floor_outfits_per_s": round(args.outfits / t_floor, 1),
+           "grading_vs_floor": round(t_grade / t_floor, 2)}
+
+    # What search does: each item's first-layer terms once, then sums and the head.
+    terms = grader.item_terms(table.feats, table.slots)
+
+    def grading_terms() -> None:
+        for s in range(0, args.outfits, b):
+            grader.from_terms(terms, padded[s:s + b])
+
+    t_terms = _median_seconds(grading_terms, args.repeats)
+    out["grading_item_terms_outfits_per_s"] = round(args.outfits / t_terms, 1)
+    return out
 
 
 if __name__ == "__main__":

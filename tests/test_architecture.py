@@ -30,7 +30,6 @@ LONG_MODULES = {
 }
 LONG_FUNCTIONS = {
     "grader/training.py:_train": "the training loop, one stage after another",
-    "bench/grader_speed.py:main": "a benchmark script",
 }
 
 
