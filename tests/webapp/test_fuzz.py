@@ -39,7 +39,7 @@ from marshmallow import fields as ma_fields
 from PIL import Image
 from web_kit import envelope
 
-import webapp.api.models as api_models
+import usecases.manage_models as manage_models
 from webapp.api import init_api
 from webapp.converters import ITEM_ID_PATTERN
 
@@ -127,7 +127,7 @@ def fuzz(tmp_path_factory, tiny_model, tiny_world):
     (dataset,) = client.get("/api/v1/datasets").json["datasets"]
     with pytest.MonkeyPatch.context() as mp:
         for name in ("start_training", "start_evaluation", "start_diagnostics"):
-            mp.setattr(api_models, name, _no_job)
+            mp.setattr(manage_models, name, _no_job)
         yield Context(app, ids, dataset["id"])
 
 
