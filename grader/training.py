@@ -123,7 +123,7 @@ class TrainingData:
     valid_ds: Dataset
     items: list[Item]
     n_train: int  # the first n_train items are the train split's
-    shapes: list[str]
+    shapes: tuple[str, ...]
     prep: Preprocessing
     images: torch.Tensor
     shape_y: torch.Tensor
