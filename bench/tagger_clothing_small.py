@@ -44,7 +44,7 @@ def get_args_parser() -> argparse.ArgumentParser:
 def main(args: argparse.Namespace) -> dict:
     import torch
 
-    from grader.tagger import train_tagger
+    from grader.tagger_training import train_tagger
 
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:

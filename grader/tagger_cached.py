@@ -4,10 +4,11 @@ A pretrained trunk (EfficientNet-Lite0 with its ImageNet weights) already sees e
 and parts; what a clothing tagger needs to change is mostly its last stages. So the first
 ``cfg.freeze`` modules of the trunk are run **once** per photo and view (``cfg.views`` views of
 each training photo: the photo itself, then random crops, zooms, rotations, flips and colour
-jitter, as :func:`grader.tagger._augment` makes them), their output kept in memory as float16,
-and only the rest of the trunk and the category head are trained on it. With ``freeze=12`` at
-224 px (everything up to the end of the 112-channel stage frozen), the cache of 3,068 photos x 4
-views is 1.1 GB and an epoch takes about a minute on 2 cores, against 10 minutes end to end.
+jitter, as :func:`grader.tagger_data._augment` makes them), their output kept in memory as
+float16, and only the rest of the trunk and the category head are trained on it. With
+``freeze=12`` at 224 px (everything up to the end of the 112-channel stage frozen), the cache
+of 3,068 photos x 4 views is 1.1 GB and an epoch takes about a minute on 2 cores, against 10
+minutes end to end.
 
 The batch norms of the trained part keep their ImageNet statistics (frozen, eval mode): with
 batches of 64 photos of one data set, re-estimating them would only add noise. Validation
@@ -38,7 +39,9 @@ from outfit.errors import OutfitError
 from .preprocess import Preprocessing, photo_to_array, to_float
 
 if TYPE_CHECKING:
-    from .tagger import Tagger, TaggerConfig, _Split
+    from .tagger import Tagger
+    from .tagger_data import _Split
+    from .tagger_training import TaggerConfig
 
 __all__ = ["fit_cached", "fit_pattern_head", "fit_color_head", "read_pattern_labels",
            "read_color_labels"]
@@ -68,7 +71,7 @@ def _through(part: nn.Module, model: Tagger, x: torch.Tensor) -> torch.Tensor:
 def _cache_views(cfg: TaggerConfig, model: Tagger, part: nn.Module, images: torch.Tensor,
                  gen: torch.Generator) -> torch.Tensor:
     """``(N, views, C, h, w)`` float16: view 0 is the photo itself, the others augmented."""
-    from .tagger import _augment
+    from .tagger_data import _augment
 
     views = []
     bar = tqdm(range(cfg.views), desc="caching views", disable=not cfg.progress,
@@ -111,7 +114,7 @@ def fit_cached(cfg: TaggerConfig, model: Tagger, splits: dict[str, _Split],
                gen: torch.Generator) -> tuple[list[dict], dict[str, torch.Tensor], int]:
     """Train ``model.trunk[model.frozen:]`` and the category head on cached views; returns
     (per-epoch log, best state dict, best epoch)."""
-    from .tagger import _Epochs
+    from .tagger_training import _Epochs
 
     if not 0 < model.frozen < len(model.trunk):
         raise OutfitError(f"--freeze {model.frozen} is outside the trunk's 1..{len(model.trunk) - 1} "

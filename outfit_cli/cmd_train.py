@@ -107,8 +107,8 @@ def train_tagger(folder: Path, out_dir: Path, backbone: str, weights: str, image
                  quiet: bool) -> None:
     """Train the category tagger on real photos: FOLDER holds train/, validation/ (or valid/)
     and test/, each with one folder of photos per category (e.g. clothing-small)."""
-    from grader.tagger import card_summary
-    from grader.tagger import train_tagger as run_training
+    from grader.tagger_training import card_summary
+    from grader.tagger_training import train_tagger as run_training
 
     card = run_training(folder, out_dir, backbone=backbone, weights=weights,
                         image_size=image_size, epochs=epochs, batch_size=batch_size, lr=lr,

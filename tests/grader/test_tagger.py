@@ -11,7 +11,8 @@ from PIL import Image, ImageDraw
 
 from data.folder import read_closet_folder
 from grader.checkpoint import save_checkpoint
-from grader.tagger import TAGGER_NAME, load_tagger, tag, train_tagger
+from grader.tagger import TAGGER_NAME, load_tagger, tag
+from grader.tagger_training import train_tagger
 from outfit.errors import ModelError, OutfitError
 from outfit_cli import cli
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-import grader.training as train_module
+import grader.training_grader as stage2_module
+import grader.training_progress as progress_module
 from data.loaders import load_dataset
 from grader import TrainConfig, load_model, train
 from grader.training import data_fingerprint
@@ -47,13 +48,13 @@ def test_training_writes_a_loadable_model_and_its_card(tiny_world, tmp_path):
 
 def test_progress_file_follows_the_run_to_the_end(tiny_world, tmp_path, monkeypatch):
     seen: list[dict] = []
-    real = train_module.atomic_write_json
+    real = progress_module.atomic_write_json
 
     def record(path, obj, **kw):
         seen.append(dict(obj))
         return real(path, obj, **kw)
 
-    monkeypatch.setattr(train_module, "atomic_write_json", record)
+    monkeypatch.setattr(progress_module, "atomic_write_json", record)
     progress = tmp_path / "progress.json"
     train(_cfg(tiny_world, tmp_path / "m", progress_file=str(progress)))
     stages = [p["stage"] for p in seen]
@@ -69,7 +70,7 @@ def test_progress_file_follows_the_run_to_the_end(tiny_world, tmp_path, monkeypa
 
 
 def test_interrupted_training_resumes_where_it_stopped(tiny_world, tmp_path, monkeypatch):
-    real = train_module.answer_questions
+    real = stage2_module.answer_questions
     calls = {"n": 0}
 
     def dies_on_second_epoch(*a, **k):
@@ -78,12 +79,12 @@ def test_interrupted_training_resumes_where_it_stopped(tiny_world, tmp_path, mon
             raise KeyboardInterrupt
         return real(*a, **k)
 
-    monkeypatch.setattr(train_module, "answer_questions", dies_on_second_epoch)
+    monkeypatch.setattr(stage2_module, "answer_questions", dies_on_second_epoch)
     with pytest.raises(KeyboardInterrupt):
         train(_cfg(tiny_world, tmp_path / "m", epochs=4))
     assert (tmp_path / "m" / "train_state.pt").is_file()
     assert not (tmp_path / "m" / "model.pt").exists()
-    monkeypatch.setattr(train_module, "answer_questions", real)
+    monkeypatch.setattr(stage2_module, "answer_questions", real)
     card = train(_cfg(tiny_world, tmp_path / "m", epochs=4, resume=True))
     epochs = [e["epoch"] for e in card["log"] if e["stage"] == "grader"]
     assert epochs == [1, 2, 3, 4]  # epoch 1 came from the saved state, not run again
@@ -116,7 +117,7 @@ def test_weight_average_tracks_the_parameters_and_puts_the_live_ones_back():
     layer = torch.nn.Linear(3, 2)
     frozen = torch.nn.Linear(3, 1).requires_grad_(False)
     module = torch.nn.ModuleDict({"a": layer, "b": frozen})
-    average = train_module._Average(module, decay=0.5)
+    average = stage2_module._Average(module, decay=0.5)
     assert len(average.params) == 2  # the frozen layer is not averaged
     start = layer.weight.detach().clone()
     with torch.no_grad():
@@ -128,7 +129,7 @@ def test_weight_average_tracks_the_parameters_and_puts_the_live_ones_back():
     with average.applied():
         assert torch.allclose(layer.weight, expected, atol=1e-6)
     assert torch.equal(layer.weight, live)
-    restored = train_module._Average(module, decay=0.5)
+    restored = stage2_module._Average(module, decay=0.5)
     restored.load_state_dict(average.state_dict())
     assert torch.equal(restored.shadow[0], average.shadow[0]) and restored.updates == 1
 
@@ -145,7 +146,7 @@ def test_style_dropout_blanks_style_only_in_training():
             seen.append(feats.detach().clone())
             return feats.sum((1, 2))
 
-    scorer = train_module._Scorer(fn, Spy(), style_dropout=0.5)
+    scorer = stage2_module._Scorer(fn, Spy(), style_dropout=0.5)
     color, trunk = torch.rand(64, 3, 15), torch.randn(64, 3, fn.trunk_dim)
     slots, mask = torch.zeros(64, 3, dtype=torch.long), torch.ones(64, 3, dtype=torch.bool)
     fn.eval()
