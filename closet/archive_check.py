@@ -23,9 +23,9 @@ from closet.records import (
     _ITEM_COLUMNS,
     ItemRecord,
     _as_date,
-    _clean_original_name,
     _confidence,
     _tag_value,
+    clean_original_name,
 )
 from closet.schema import (
     _TABLES,
@@ -165,7 +165,7 @@ def _archive_record(row: sqlite3.Row, where: Path) -> ItemRecord:
             values[tag] = _tag_value(tag, values[tag])
     except OutfitError as exc:
         raise bad(exc.message) from None
-    values["original_name"] = _clean_original_name(values["original_name"])
+    values["original_name"] = clean_original_name(values["original_name"])
     for column in _BOOL_COLUMNS:
         if values[column] not in (0, 1):
             raise bad(f"{column} is {values[column]!r}")

@@ -120,7 +120,7 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
-def _clean_original_name(name: object) -> str:
+def clean_original_name(name: object) -> str:
     """The file's own name without any folder a browser sent, control characters or excess."""
     base = re.split(r"[\\/]", str(name or ""))[-1]
     return "".join(ch for ch in base if ch.isprintable()).strip()[:_MAX_NAME_LEN]

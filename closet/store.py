@@ -45,7 +45,6 @@ from closet.records import (
     ItemRecord,
     WearRecord,
     _as_date,
-    _clean_original_name,
     _confidence,
     _initial_tags,
     _now,
@@ -53,6 +52,7 @@ from closet.records import (
     _tag_value,
     _token,
     _unique_ids,
+    clean_original_name,
 )
 from closet.schema import (
     CHOICE_TAGS,
@@ -123,7 +123,7 @@ class Store:
         Raises ImageError for a refused file, DuplicatePhotoError when the photo is already
         here; either way nothing is left behind.
         """
-        name = _clean_original_name(original_name)
+        name = clean_original_name(original_name)
         values = _initial_tags(tags)
         data = bytes(data)
         photo, thumb, width, height = prepare_upload(

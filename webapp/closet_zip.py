@@ -21,7 +21,7 @@ from flask import Response, send_file
 from werkzeug.datastructures import FileStorage
 
 from closet.errors import ArchiveError
-from closet.records import ImportReport, _clean_original_name
+from closet.records import ImportReport, clean_original_name
 from closet.store import Store
 
 __all__ = ["export_response", "import_upload", "import_summary", "download_name",
@@ -87,7 +87,7 @@ def import_upload(store: Store, upload: FileStorage) -> ImportReport:
             anything but the closet's own members (e.g. a ``../`` name).
         StoreError: the closet changed during the import (import it again).
     """
-    name = _clean_original_name(upload.filename) or "the archive"
+    name = clean_original_name(upload.filename) or "the archive"
     tmp = Path(tempfile.mkdtemp(prefix=".upload-", dir=store.folder))
     try:
         path = tmp / "closet.zip"
