@@ -10,6 +10,20 @@ import click
 from outfit_cli.group import cli
 
 
+def _host_names(ctx: click.Context, param: click.Parameter,
+                values: tuple[str, ...]) -> tuple[str, ...]:
+    from webapp.hosts import split_host
+
+    for value in values:
+        try:
+            name, _ = split_host(value)
+        except ValueError as exc:
+            raise click.BadParameter(f"{value!r}: {exc}; give NAME or NAME:PORT") from None
+        if not name:
+            raise click.BadParameter(f"{value!r}: no host name; give NAME or NAME:PORT")
+    return values
+
+
 @cli.command()
 @click.option("--outfits", "n_outfits", default=None, type=click.IntRange(min=10),
               help="Size of the demo's training world (default 2000).")
@@ -24,10 +38,15 @@ from outfit_cli.group import cli
 @click.option("--password-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="Read the app's password from this file's first line "
                                  "(else $OUTFIT_PASSWORD).")
+@click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="NAME[:PORT]",
+              callback=_host_names,
+              help="A host name the app answers to besides loopback and the address it "
+                   "listens on (a reverse proxy's name, a LAN name). Requests naming any other "
+                   "host get 400: a defence against DNS rebinding. Repeat for several.")
 @click.option("--quick", is_flag=True, hidden=True,
               help="Tiny world and a few epochs: a poor demo in seconds (tests, CI).")
 def demo(n_outfits: int | None, closet_items: int, do_serve: bool, host: str, port: int,
-         password_file: Path | None, quick: bool) -> None:
+         password_file: Path | None, allowed_hosts: tuple[str, ...], quick: bool) -> None:
     """Set up the demo in the instance folder ($OUTFIT_HOME or ~/.outfit) and serve it.
 
     The first run trains the demo model on a synthetic world (a few minutes on 2 cores) and
@@ -51,7 +70,8 @@ def demo(n_outfits: int | None, closet_items: int, do_serve: bool, host: str, po
     from webapp import create_app
     from webapp.server import serve as serve_app
 
-    app = create_app({"OUTFIT_HOME": home, "MODEL": state.model_dir, **access})
+    app = create_app({"OUTFIT_HOME": home, "MODEL": state.model_dir,
+                      "ALLOWED_HOSTS": list(allowed_hosts), **access})
     serve_app(app, host, port, 8,
               announce=lambda url: click.echo(f"Serving the demo at {url} (Ctrl+C to stop)"))
 
@@ -73,13 +93,23 @@ def demo(n_outfits: int | None, closet_items: int, do_serve: bool, host: str, po
 @click.option("--model", "model_path", type=click.Path(exists=True, path_type=Path), default=None,
               help="Model folder that tags uploads (default: the newest under <home>/models).")
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
+@click.option("--trusted-proxy", metavar="ADDRESS", default=None,
+              help="The address of a reverse proxy in front of the app: its X-Forwarded-For "
+                   "is believed, so the login throttle counts each client behind it apart "
+                   "(without it, they all share the proxy's address).")
+@click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="NAME[:PORT]",
+              callback=_host_names,
+              help="A host name the app answers to besides loopback and the address it "
+                   "listens on (a reverse proxy's name, a LAN name). Requests naming any other "
+                   "host get 400: a defence against DNS rebinding. Repeat for several.")
 @click.option("--data-root", "data_roots", multiple=True,
               type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="A folder the models page may read datasets from (besides <home>/worlds): "
                    "a dataset, or a folder of datasets. Repeat for several.")
 def serve(host: str, password_file: Path | None, secure_cookie: bool, port: int,
           home: Path | None, model_path: Path | None, threads: int,
-          data_roots: tuple[Path, ...]) -> None:
+          data_roots: tuple[Path, ...], allowed_hosts: tuple[str, ...],
+          trusted_proxy: str | None) -> None:
     """Serve the closet web app with waitress and print its address.
 
     It listens on 127.0.0.1 only, unless --host says otherwise. To serve on your network, set a
@@ -99,6 +129,7 @@ def serve(host: str, password_file: Path | None, secure_cookie: bool, port: int,
     from webapp.server import serve as serve_app
 
     config: dict[str, object] = dict(access_config(host, password_file))
+    config["ALLOWED_HOSTS"] = list(allowed_hosts)
     if secure_cookie:
         config["SESSION_COOKIE_SECURE"] = True
     if home is not None:
@@ -112,7 +143,8 @@ def serve(host: str, password_file: Path | None, secure_cookie: bool, port: int,
         click.echo("a password is set: every page and API call needs it", err=True)
     _warn_if_damaged(app.extensions["outfit"].store)
     serve_app(app, host, port, threads,
-              announce=lambda url: click.echo(f"Serving the closet at {url} (Ctrl+C to stop)"))
+              announce=lambda url: click.echo(f"Serving the closet at {url} (Ctrl+C to stop)"),
+              trusted_proxy=trusted_proxy)
 
 
 def _warn_if_damaged(store: Any) -> None:

@@ -11,18 +11,26 @@ scripts, nothing of the closet). ``/api/v1/health`` is closed too, since it coun
 
 - Pages: without a logged-in session, a redirect to ``/login?next=<the page>``. Logging in puts
   a flag in Flask's signed session cookie, bound to this ``PASSWORD_HASH`` (``outfit serve``
-  salts it afresh at every start, so a restart or a new password logs everyone out);
-  ``POST /logout`` ends it. The cookie goes over plain http unless ``SESSION_COOKIE_SECURE`` is
-  set (``outfit serve --secure-cookie``, for an https reverse proxy).
+  salts it afresh at every start, so a restart or a new password logs everyone out), and a
+  random session id that the server keeps (:class:`Sessions`): ``POST /logout`` forgets it, so
+  a copy of the cookie taken before no longer works, and a session not used for
+  ``SESSION_IDLE_TIMEOUT`` seconds (default 7 days) expires. The cookie goes over plain http
+  unless ``SESSION_COOKIE_SECURE`` is set (``outfit serve --secure-cookie``, for an https
+  reverse proxy).
 - The API (``/api/v1``): without that session, 401 with the error envelope and
   ``WWW-Authenticate: Basic realm="outfit"``. HTTP Basic auth (any user name, the password) is
   accepted on every address, so scripts can call it; writes still need the CSRF token, read
   from a page fetched with the same credentials (a browser remembers Basic credentials and
   would send them on a forged cross-site request).
-- Guessing is throttled per client address (:class:`Throttle`): after 5 wrong passwords within
-  a minute, every attempt from that address is answered 429 with ``Retry-After`` and not even
-  checked, so guesses cost at most 5 a minute and a flood costs no hashing. Behind a reverse
-  proxy every client shares the proxy's address (waitress drops untrusted proxy headers).
+- Guessing is throttled per client (:class:`Throttle`; a client is an IPv4 address or an IPv6
+  /64): at most 5 passwords are checked per client within a sliding minute, counted before the
+  check, so 30 guesses sent at once get 5 checks, not 30; a right password does not count.
+  Every further attempt from that client is answered 429 with ``Retry-After`` and not even
+  checked, so guesses cost at most 5 a minute and a flood costs no hashing. Someone else's
+  guesses never lock the owner out: the owner's device is another client. Behind a reverse
+  proxy every client shares the proxy's address (waitress drops untrusted proxy headers)
+  unless the proxy is trusted (``outfit serve --trusted-proxy ADDRESS``): then its
+  ``X-Forwarded-For`` names the client.
 - Only the salted scrypt hash of the password is kept (werkzeug; its check compares in constant
   time). A scrypt check costs about 0.1 s of CPU and 32 MiB, which a script sending Basic auth
   would pay on every call: the last password that passed is remembered as an HMAC-SHA256 under
@@ -36,10 +44,7 @@ import hmac
 import ipaddress
 import os
 import secrets
-import threading
-import time
-from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 from flask import (
@@ -58,6 +63,7 @@ from flask import (
 from outfit.errors import OutfitError
 from webapp.errors_http import API_PREFIX, ApiError, error_payload
 from webapp.pages.wears import safe_next
+from webapp.sessions import Sessions, Throttle
 
 __all__ = ["AccessError", "Throttle", "access_config", "bp", "hash_password", "init_access",
            "is_loopback", "read_password", "PASSWORD_ENV", "OPEN_ENDPOINTS"]
@@ -65,6 +71,8 @@ __all__ = ["AccessError", "Throttle", "access_config", "bp", "hash_password", "i
 PASSWORD_ENV = "OUTFIT_PASSWORD"
 OPEN_ENDPOINTS = frozenset({"static", "access.login"})
 SESSION_KEY = "access"
+SESSION_ID_KEY = "sid"
+DEFAULT_IDLE_TIMEOUT = 7 * 24 * 3600.0  # s: a week without a visit logs out
 REALM = 'Basic realm="outfit", charset="UTF-8"'
 
 bp = Blueprint("access", __name__)
@@ -129,57 +137,16 @@ def access_config(host: str, password_file: Path | None = None,
     return {}
 
 
-class Throttle:
-    """Failed password attempts per client address: at most ``limit`` within ``window`` seconds.
-
-    ``wait(who)`` is how many seconds ``who`` must wait before the next attempt is checked
-    (0: now); ``fail(who)`` records a wrong password. Old failures are forgotten as they age, and
-    the table of addresses is pruned when it grows, so a flood cannot fill the memory."""
-
-    MAX_ADDRESSES = 10_000
-
-    def __init__(self, limit: int = 5, window: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit, self.window, self.clock = limit, window, clock
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, who: str, now: float) -> deque[float]:
-        times = self._failures.get(who, deque())
-        while times and times[0] <= now - self.window:
-            times.popleft()
-        return times
-
-    def wait(self, who: str) -> float:
-        with self._lock:
-            now = self.clock()
-            times = self._recent(who, now)
-            if len(times) < self.limit:
-                return 0.0
-            return times[0] + self.window - now
-
-    def fail(self, who: str) -> None:
-        with self._lock:
-            now = self.clock()
-            if len(self._failures) >= self.MAX_ADDRESSES:
-                for key in [k for k, v in self._failures.items() if not self._recent(k, now)]:
-                    del self._failures[key]
-            times = self._recent(who, now)
-            times.append(now)
-            while len(times) > self.limit:
-                times.popleft()
-            self._failures[who] = times
-
-
 class _Guard:
-    """The app's password: its hash, the session flag bound to it, the throttle and the
-    remembered HMAC of the last password that passed."""
+    """The app's password: its hash, the logged-in sessions, the throttle and the remembered
+    HMAC of the last password that passed."""
 
-    def __init__(self, password_hash: str, secret_key: str) -> None:
+    def __init__(self, password_hash: str, secret_key: str, idle_timeout: float) -> None:
         self.password_hash = password_hash
         self.flag = hmac.new(secret_key.encode(), password_hash.encode(),
                              hashlib.sha256).hexdigest()[:32]
         self.throttle = Throttle()
+        self.sessions = Sessions(idle_timeout)
         self._key = secrets.token_bytes(32)
         self._passed = b""
 
@@ -194,8 +161,20 @@ class _Guard:
         self._passed = digest
         return True
 
+    def try_password(self, who: str, password: str) -> float | bool:
+        """Check ``password`` for client ``who`` under the throttle: the seconds to wait
+        (unchecked), else whether it is right."""
+        wait = self.throttle.begin(who)
+        if wait > 0:
+            return wait
+        if self.check(password):
+            self.throttle.passed(who)
+            return True
+        return False
+
     def logged_in(self) -> bool:
-        return hmac.compare_digest(str(session.get(SESSION_KEY, "")), self.flag)
+        return (hmac.compare_digest(str(session.get(SESSION_KEY, "")), self.flag)
+                and self.sessions.touch(str(session.get(SESSION_ID_KEY, ""))))
 
 
 def _guard() -> _Guard | None:
@@ -203,7 +182,18 @@ def _guard() -> _Guard | None:
 
 
 def _client() -> str:
-    return request.remote_addr or "unknown"
+    """Who is guessing, for the throttle: the client's IPv4 address, or the /64 network of an
+    IPv6 one (one machine usually holds a whole /64 and could rotate through it)."""
+    addr = request.remote_addr or "unknown"
+    try:
+        ip = ipaddress.ip_address(addr)
+    except ValueError:
+        return addr
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 def _too_many(wait: float) -> Response:
@@ -239,12 +229,11 @@ def _require_password() -> Response | None:
         return None
     auth = request.authorization
     if auth is not None and auth.type == "basic" and auth.password is not None:
-        wait = guard.throttle.wait(_client())
-        if wait > 0:
-            return _too_many(wait)
-        if guard.check(auth.password):
+        result = guard.try_password(_client(), auth.password)
+        if result is True:
             return None
-        guard.throttle.fail(_client())
+        if result is not False:
+            return _too_many(float(result))
     if request.path == API_PREFIX or request.path.startswith(API_PREFIX + "/"):
         return _unauthorized()
     return redirect(url_for("access.login", next=_here()))
@@ -260,23 +249,27 @@ def login() -> Response | tuple[str, int, dict[str, str]] | str:
         return redirect(back)
     if request.method == "GET":
         return render_template("login.html", next=back)
-    wait = guard.throttle.wait(_client())
-    if wait > 0:
+    result = guard.try_password(_client(), request.form.get("password", ""))
+    if result is False:
+        return render_template("login.html", next=back,
+                               error="That is not the password."), 401, {}
+    if result is not True:
+        wait = float(result)
         return (render_template("login.html", next=back,
                                 error=f"Too many wrong passwords: wait {wait:.0f} s and try "
                                       "again."), 429, {"Retry-After": str(max(1, round(wait)))})
-    if not guard.check(request.form.get("password", "")):
-        guard.throttle.fail(_client())
-        return render_template("login.html", next=back,
-                               error="That is not the password."), 401, {}
     session.clear()  # a fresh session (and CSRF token) for the person now logged in
     session[SESSION_KEY] = guard.flag
+    session[SESSION_ID_KEY] = guard.sessions.start()
     return redirect(back)
 
 
 @bp.post("/logout")
 def logout() -> Response:
-    """End the logged-in session."""
+    """End the logged-in session, on the server too: a copy of its cookie no longer works."""
+    guard = _guard()
+    if guard is not None:
+        guard.sessions.end(str(session.get(SESSION_ID_KEY, "")))
     session.clear()
     return redirect(url_for("access.login"))
 
@@ -287,6 +280,8 @@ def init_access(app: Flask) -> None:
     installed, so that a request without the password gets 401, not a CSRF error."""
     password_hash = app.config.get("PASSWORD_HASH")
     if password_hash:
-        app.extensions["outfit_access"] = _Guard(str(password_hash), str(app.config["SECRET_KEY"]))
+        idle = float(app.config.get("SESSION_IDLE_TIMEOUT", DEFAULT_IDLE_TIMEOUT))
+        app.extensions["outfit_access"] = _Guard(str(password_hash), str(app.config["SECRET_KEY"]),
+                                                 idle)
     app.before_request(_require_password)
     app.register_blueprint(bp)

@@ -13,8 +13,11 @@ the person to tag by hand), ``MAX_IMPORT_LENGTH`` (bytes of
 a closet archive imported, default 1 GiB), ``SECRET_KEY`` (default: one
 generated on first start and kept in ``<instance>/secret_key``, mode 0600, so sessions and CSRF
 tokens survive a restart), ``PASSWORD_HASH`` (when set, every page and API call needs the
-password: :mod:`webapp.access`), ``SESSION_COOKIE_SECURE`` (off: the app usually speaks plain
-http on a LAN; set it behind an https proxy), ``TESTING``, and any Flask or Flask-WTF key.
+password: :mod:`webapp.access`), ``SESSION_IDLE_TIMEOUT`` (seconds an unused login session
+lasts, default a week), ``ALLOWED_HOSTS`` (host names the app answers to besides loopback and
+the address it is served on, :mod:`webapp.hosts`), ``SESSION_COOKIE_SECURE`` (off: the app
+usually speaks plain http on a LAN; set it behind an https proxy), ``TESTING``, and any Flask or
+Flask-WTF key.
 
 Every response carries security headers: a Content-Security-Policy that allows only the app's
 own scripts, styles and images (no inline script, no CDN: the app works offline), ``nosniff``,
@@ -139,6 +142,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                                         jobs=JobManager(home), features=ClosetFeatures(store),
                                         data_roots=tuple(roots))
 
+    from webapp.hosts import init_hosts
+
+    init_hosts(app)  # first of all: a foreign Host gets 400, whatever it asks for
     app.before_request(_import_limit)
     from webapp.access import init_access
 

@@ -111,7 +111,11 @@ def _from_http(exc: HTTPException) -> ApiError:
 
 
 def _from_outfit(exc: OutfitError) -> ApiError:
+    from webapp.hosts import HostError
+
     hint = exc.hint
+    if isinstance(exc, HostError):
+        return ApiError(400, "host_not_allowed", exc.message, hint)
     if isinstance(exc, ItemNotFoundError | ModelNotFoundError | JobNotFoundError):
         return ApiError(404, "not_found", exc.message, hint)
     if isinstance(exc, StorageFullError):

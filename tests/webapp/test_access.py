@@ -14,15 +14,16 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from click.testing import CliRunner
-from web_kit import envelope
+from web_kit import envelope, served
 from werkzeug.security import check_password_hash
 
 import usecases.demo
 import webapp.server
 from outfit_cli import cli
-from webapp.access import OPEN_ENDPOINTS, AccessError, Throttle, hash_password, is_loopback
+from webapp.access import OPEN_ENDPOINTS, AccessError, hash_password, is_loopback
 from webapp.errors_http import API_PREFIX
 from webapp.server import make_server
+from webapp.sessions import Throttle
 
 PASSWORD = "correct horse battery"
 _HASH = hash_password(PASSWORD)  # scrypt costs 0.1 s: once for the module
@@ -143,6 +144,33 @@ def test_logout_ends_the_session(locked):
     envelope(client.get("/api/v1/items"), 401, "unauthorized")
 
 
+def test_logout_ends_the_session_on_the_server(locked):
+    """A copy of the session cookie taken before logging out no longer works."""
+    client = locked.test_client()
+    _log_in(client)
+    copied = client.get_cookie("session").value
+    assert client.post("/logout").status_code == 302
+    thief = locked.test_client()
+    thief.set_cookie("session", copied)
+    assert _to_login(thief.get("/"))
+    envelope(thief.get("/api/v1/items"), 401, "unauthorized")
+
+
+def test_a_session_expires_after_its_idle_time(app_factory):
+    app = app_factory(PASSWORD_HASH=_HASH, SESSION_IDLE_TIMEOUT=3600)
+    now = [0.0]
+    app.extensions["outfit_access"].sessions.clock = lambda: now[0]
+    client = app.test_client()
+    _log_in(client)
+    for _ in range(3):  # each visit restarts the idle time
+        now[0] += 3000
+        assert client.get("/").status_code == 200
+    now[0] += 3601
+    assert _to_login(client.get("/"))
+    _log_in(client)
+    assert client.get("/").status_code == 200
+
+
 def test_api_takes_basic_auth_with_any_user_name(locked):
     client = locked.test_client()
     for user in ("", "me", "script"):
@@ -230,6 +258,81 @@ def test_wrong_passwords_are_throttled_per_address(locked):
                       environ_base=other_ip).status_code == 302
 
 
+def test_a_right_password_does_not_count_against_the_throttle():
+    throttle = Throttle(limit=2, window=60.0)
+    for _ in range(10):
+        assert throttle.begin("owner") == 0
+        throttle.passed("owner")
+    assert throttle.begin("owner") == 0 and throttle.begin("owner") == 0
+    assert throttle.begin("owner") > 0
+
+
+def test_parallel_guesses_get_no_more_checks_than_the_limit(locked, monkeypatch):
+    """30 wrong guesses sent at once from one address: 5 are checked, 25 answered 429."""
+    import threading
+
+    import werkzeug.security
+
+    checks = []
+    real = werkzeug.security.check_password_hash
+
+    def counting(pwhash, password):
+        checks.append(password)
+        return real(pwhash, password)
+
+    monkeypatch.setattr(werkzeug.security, "check_password_hash", counting)
+    barrier, codes = threading.Barrier(30), []
+
+    def guess(k: int) -> None:
+        client = locked.test_client()
+        barrier.wait()
+        codes.append(_log_in(client, f"guess {k}").status_code)
+
+    threads = [threading.Thread(target=guess, args=(k,)) for k in range(30)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(checks) == 5
+    assert sorted(codes) == [401] * 5 + [429] * 25
+
+
+def test_an_ipv6_client_is_its_64_network(locked):
+    client = locked.test_client()
+    for k in range(5):  # one machine rotating through its own /64
+        assert client.post("/login", data={"password": "guess", "next": "/"},
+                           environ_base={"REMOTE_ADDR": f"2001:db8:1:2::{k + 1:x}"}
+                           ).status_code == 401
+    assert client.post("/login", data={"password": "guess", "next": "/"},
+                       environ_base={"REMOTE_ADDR": "2001:db8:1:2:ffff::9"}).status_code == 429
+    assert client.post("/login", data={"password": PASSWORD, "next": "/"},
+                       environ_base={"REMOTE_ADDR": "2001:db8:1:3::1"}).status_code == 302
+
+
+def _basic_status(port: int, password: str, forwarded_for: str) -> int:
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", "/api/v1/items",
+                     headers={**_basic(password), "X-Forwarded-For": forwarded_for})
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("trusted", [True, False])
+def test_behind_a_trusted_proxy_each_client_has_its_own_throttle(locked, trusted):
+    """A real waitress server with a proxy on 127.0.0.1: trusted, the owner behind the proxy
+    is not locked out by a guesser behind the same proxy; untrusted, they share one address."""
+
+    with served(locked, trusted_proxy="127.0.0.1" if trusted else None) as port:
+        for _ in range(5):
+            assert _basic_status(port, "guess", "203.0.113.9") == 401
+        assert _basic_status(port, "guess", "203.0.113.9") == 429
+        assert _basic_status(port, PASSWORD, "198.51.100.2") == (200 if trusted else 429)
+
+
 def test_basic_auth_guesses_count_too(locked):
     client = locked.test_client()
     for _ in range(5):
@@ -242,7 +345,8 @@ def test_throttle_forgets_old_failures():
     throttle = Throttle(limit=3, window=60.0, clock=lambda: now[0])
     for _ in range(3):
         assert throttle.wait("a") == 0
-        throttle.fail("a")
+        assert throttle.begin("a") == 0
+    assert throttle.begin("a") == pytest.approx(60.0)
     assert throttle.wait("a") == pytest.approx(60.0)
     assert throttle.wait("b") == 0
     now[0] += 30

@@ -18,7 +18,7 @@ import webapp.pages.closet as closet_pages
 import webapp.server as server_module
 from outfit_cli import cli
 from webapp.app import SECRET_KEY_FILE, SECURITY_HEADERS, create_app
-from webapp.server import make_server
+from webapp.server import make_server, stop_server
 
 MULTI = "multipart/form-data"
 
@@ -289,8 +289,7 @@ def test_waitress_serves_pages_and_api_over_http(app, add_items):
         with urllib.request.urlopen(base + "/api/v1/health", timeout=10) as r:
             assert r.status == 200 and b'"items":1' in r.read()
     finally:
-        server.close()
-        server.task_dispatcher.shutdown()
+        stop_server(server)
         thread.join(timeout=10)
     assert not thread.is_alive()
 
@@ -298,8 +297,8 @@ def test_waitress_serves_pages_and_api_over_http(app, add_items):
 def test_serve_command(monkeypatch, tmp_path):
     seen = {}
 
-    def fake_serve(app, host, port, threads, announce):
-        seen.update(app=app, host=host, port=port)
+    def fake_serve(app, host, port, threads, announce, trusted_proxy=None):
+        seen.update(app=app, host=host, port=port, trusted_proxy=trusted_proxy)
         announce(server_module.url_of(host, port))
 
     monkeypatch.setattr(server_module, "serve", fake_serve)
@@ -307,5 +306,11 @@ def test_serve_command(monkeypatch, tmp_path):
     assert result.exit_code == 0, result.output
     assert (seen["host"], seen["port"]) == ("127.0.0.1", 5000)
     assert "Serving the closet at http://127.0.0.1:5000/" in result.output
+    assert seen["trusted_proxy"] is None
+    result = CliRunner().invoke(cli, ["serve", "--home", str(tmp_path / "h"), "--trusted-proxy",
+                                      "10.0.0.1", "--allowed-host", "closet.lan"])
+    assert result.exit_code == 0, result.output
+    assert seen["trusted_proxy"] == "10.0.0.1"
+    assert seen["app"].config["ALLOWED_HOSTS"] == ["closet.lan"]
     assert seen["app"].extensions["outfit"].store.folder == tmp_path / "h"
     assert server_module.url_of("::1", 8080) == "http://[::1]:8080/"

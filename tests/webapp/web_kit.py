@@ -1,5 +1,25 @@
 """Assertions shared by the web app's tests."""
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from webapp.server import make_server, stop_server
+
+
+@contextmanager
+def served(app, **options) -> Iterator[int]:
+    """``app`` served by a real waitress server on 127.0.0.1 in a thread; yields its port."""
+    server = make_server(app, "127.0.0.1", 0, threads=2, **options)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield int(server.effective_port)
+    finally:
+        stop_server(server)
+        thread.join(10)
+        assert not thread.is_alive()
+
 
 def envelope(response, status: int, code: str | None = None) -> dict:
     """The error of an API answer, checked to be the project's envelope with ``status`` (and
