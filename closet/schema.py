@@ -9,6 +9,7 @@ in WAL mode, so readers run beside the one writer.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -187,7 +188,12 @@ def transaction(path: Path, busy_timeout_s: float, *,
 
 def upgrade_database(path: Path, busy_timeout_s: float) -> None:
     """Create the database at ``path`` or bring it up to :data:`MIGRATIONS`, in WAL mode;
-    a newer database raises SchemaVersionError and is left untouched."""
+    a newer database raises SchemaVersionError and is left untouched. A new database file is
+    readable by its owner only (0600; SQLite gives its WAL and shared-memory files the same)."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
     conn = connect(path, busy_timeout_s)
     try:
         with db_errors(path):

@@ -98,8 +98,8 @@ class Store:
         self.max_upload_bytes = max_upload_bytes
         self.photo_max_side = photo_max_side
         self.busy_timeout_s = busy_timeout_s
-        for d in (self.folder, self.photos_dir, self.thumbs_dir):
-            d.mkdir(parents=True, exist_ok=True)
+        for d in (self.folder, self.photos_dir, self.thumbs_dir):  # private when made here
+            d.mkdir(mode=0o700, parents=True, exist_ok=True)
         upgrade_database(self.db_path, self.busy_timeout_s)
 
     def __repr__(self) -> str:
@@ -257,7 +257,7 @@ class Store:
         :func:`grader.mask.mask_to_png` writes it), replacing any earlier one."""
         record = self.get(item_id)
         path = self._mask_file(record)
-        path.parent.mkdir(exist_ok=True)
+        path.parent.mkdir(mode=0o700, exist_ok=True)
         _write_file(path, png)
 
     def mask_path(self, item_id: str) -> Path | None:

@@ -21,7 +21,9 @@ Flask-WTF key.
 
 Every response carries security headers: a Content-Security-Policy that allows only the app's
 own scripts, styles and images (no inline script, no CDN: the app works offline), ``nosniff``,
-``Referrer-Policy: same-origin`` and ``X-Frame-Options: DENY``. Every POST, PUT, PATCH and
+``Referrer-Policy: same-origin`` and ``X-Frame-Options: DENY``; every response but the app's
+static files is private to the person (``Cache-Control: no-store`` for pages and JSON,
+``private`` for photos and plots; ``Vary: Cookie, Authorization``). Every POST, PUT, PATCH and
 DELETE needs a CSRF token (Flask-WTF): forms carry it in a hidden field, scripts in the
 ``X-CSRFToken`` header, read from the page's ``<meta name="csrf-token">``.
 """
@@ -110,7 +112,23 @@ def _when(stamp: str | None) -> str:
 def _security_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    if request.endpoint != "static":
+        _private(response)
     return response
+
+
+def _private(response: Response) -> None:
+    """Everything but the app's own static files is the person's: photos and plots may be kept
+    by the browser (``private``, never ``public``: no shared cache may keep them), pages, JSON
+    and redirects not at all (``no-store``). Each depends on the session cookie and the
+    password, so ``Vary`` says so."""
+    cache = response.cache_control
+    if "Cache-Control" not in response.headers:
+        cache.no_store = True
+    elif cache.public:
+        cache.public = False
+        cache.private = True
+    response.vary.update(("Cookie", "Authorization"))
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -118,7 +136,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
     config = dict(config or {})
     home = Path(config.pop("OUTFIT_HOME", None) or instance_dir()).expanduser()
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)  # private when made here
     model_path = config.pop("MODEL", None)
     roots = data_roots(home, config.pop("DATA_ROOTS", None) or ())
     model = Path(model_path).expanduser() if model_path else _default_model(home)

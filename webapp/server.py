@@ -6,6 +6,7 @@ a password (``PASSWORD_HASH``, :mod:`webapp.access`).
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -77,8 +78,11 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def serve(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = 8,
           announce: Callable[[str], None] = print, trusted_proxy: str | None = None) -> None:
-    """Serve ``app`` until interrupted; ``announce`` gets the URL once the socket listens."""
+    """Serve ``app`` until interrupted; ``announce`` gets the URL once the socket listens.
+    While it serves, the process's umask is 077: every file the app and its training jobs
+    write (models, job logs, exports) is its owner's only."""
     server = make_server(app, host, port, threads, trusted_proxy)
+    umask = os.umask(0o077)
     if threading.current_thread() is threading.main_thread():
         # SIGTERM (a service manager stopping it) ends the server as Ctrl+C does, so the
         # clean-up below runs.
@@ -90,3 +94,4 @@ def serve(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = 
         services = app.extensions.get("outfit")
         if services is not None:
             services.jobs.shutdown()
+        os.umask(umask)
