@@ -91,19 +91,26 @@ def upload() -> str:
 
 
 @bp.post("/upload")
-def upload_post() -> Response:
-    """The upload form without JavaScript: every file at once, a flashed line per file."""
+def upload_post() -> Response | tuple[str, int]:
+    """The upload form without JavaScript: every file at once, then the upload page again with
+    a line per file. The report is the page itself, not flashed messages: a large batch's
+    report would overflow the session cookie (browsers drop cookies over 4 KB)."""
     files = [f for f in request.files.getlist("photos") if f.filename]
     if not files:
         flash("Choose at least one photo to upload.", "error")
         return redirect(url_for(".upload"))
+    results = []
     for r in add_uploads(services(), files):
         if r["ok"]:
             note = tag_note(r["item"].to_dict()) if r.get("tagging") == "tagged" else r["tagging"]
-            flash(f"{r['file']}: added ({note}).", "ok")
+            results.append({"ok": True, "text": f"{r['file']}: added ({note}).",
+                            "item_id": r["item"].id})
         else:
-            flash(f"{r['file']}: refused: {r['error']['message']}", "error")
-    return redirect(url_for(".index"))
+            results.append({"ok": False, "text": f"{r['file']}: refused: "
+                                                 f"{r['error']['message']}"})
+    added = sum(r["ok"] for r in results)
+    return render_template("upload.html", model_status=services().model.status(),
+                           results=results, added=added), 200
 
 
 @bp.post("/closet/import")
