@@ -11,6 +11,7 @@ import re
 import sqlite3
 import zipfile
 import zlib
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -184,56 +185,78 @@ def _read_archive_db(path: Path, expected: Mapping[str, str], where: Path) -> tu
     """Items, wears (id, date, item ids) and feedback (id, up, time, item ids) of an archive's
     database copy, after checking it: SQLite's integrity check, a version this code knows
     (older ones are upgraded in the copy), plain tables only, and the same items as the
-    manifest."""
+    manifest. Whatever SQLite or the checks find wrong with it is an ArchiveError."""
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA trusted_schema = OFF")
         conn.execute("PRAGMA foreign_keys = ON")
-        try:
-            check = [r[0] for r in conn.execute("PRAGMA integrity_check")]
-            version = _user_version(conn)
-            kinds = {(r[0], r[1]) for r in conn.execute("SELECT type, name FROM sqlite_master")}
-        except sqlite3.DatabaseError as exc:
-            raise ArchiveError(f"{where}: {DB_NAME} is not a readable database ({exc})",
-                               hint=_FOREIGN_HINT) from None
-        if check != ["ok"]:
-            raise ArchiveError(f"{where}: {DB_NAME} is damaged ({check[0]})",
-                               hint="the archive is corrupt; export it again")
-        if not 1 <= version <= SCHEMA_VERSION:
-            raise ArchiveError(f"{where}: {DB_NAME} has version {version} (this code knows 1 "
-                               f"to {SCHEMA_VERSION})", hint=_FOREIGN_HINT)
-        if any(kind in ("view", "trigger") for kind, _ in kinds) or not all(
-                ("table", t) in kinds for t in _TABLES):
-            raise ArchiveError(f"{where}: {DB_NAME} does not have the closet's tables",
-                               hint=_FOREIGN_HINT)
-        _migrate(conn, path)
+        _check_archive_db(conn, path, where)
         records = [_archive_record(r, where) for r in conn.execute(
             f"SELECT {', '.join(_ITEM_COLUMNS)} FROM items ORDER BY rowid")]
+        twice = [i for i, n in Counter(r.id for r in records).items() if n > 1]
+        if twice:
+            raise ArchiveError(f"{where}: item {twice[0]} appears twice in {DB_NAME}",
+                               hint=_FOREIGN_HINT)
         if {r.id: r.sha256 for r in records} != dict(expected):
             raise ArchiveError(f"{where}: the database and the manifest list different items",
                                hint=_FOREIGN_HINT)
-        members: dict[str, list[str]] = {}
-        for row in conn.execute("SELECT wear_id, item_id FROM wear_items"):
-            members.setdefault(row[0], []).append(row[1])
-        wears = []
-        for row in conn.execute("SELECT id, worn_on FROM wears ORDER BY rowid"):
-            if not isinstance(row[0], str) or not _ID_RE.fullmatch(row[0]):
-                raise ArchiveError(f"{where}: bad wear id {row[0]!r}", hint=_FOREIGN_HINT)
-            wears.append((row[0], _as_date(row[1]), members.get(row[0], [])))
-        members = {}
-        for row in conn.execute("SELECT feedback_id, item_id FROM feedback_items"):
-            members.setdefault(row[0], []).append(row[1])
-        feedback = []
-        for row in conn.execute("SELECT id, up, created_at FROM feedback ORDER BY rowid"):
-            if not isinstance(row[0], str) or not _ID_RE.fullmatch(row[0]) or row[1] not in (0, 1) \
-                    or not _is_time(row[2]):
-                raise ArchiveError(f"{where}: bad feedback {row[0]!r}", hint=_FOREIGN_HINT)
-            feedback.append((row[0], bool(row[1]), str(row[2]), members.get(row[0], [])))
-        return records, wears, feedback
+        return records, _archive_wears(conn, where), _archive_feedback(conn, where)
+    except sqlite3.Error as exc:  # e.g. the closet's table names with other columns
+        raise ArchiveError(f"{where}: {DB_NAME} is not a closet database ({exc})",
+                           hint=_FOREIGN_HINT) from None
     except StoreError as exc:
         if isinstance(exc, ArchiveError):
             raise
         raise ArchiveError(f"{where}: {exc}", hint=_FOREIGN_HINT) from None
     finally:
         conn.close()
+
+
+def _check_archive_db(conn: sqlite3.Connection, path: Path, where: Path) -> None:
+    """SQLite's integrity check, a version this code knows, the closet's tables and no views or
+    triggers; then the copy is upgraded to this code's version."""
+    try:
+        check = [r[0] for r in conn.execute("PRAGMA integrity_check")]
+        version = _user_version(conn)
+        kinds = {(r[0], r[1]) for r in conn.execute("SELECT type, name FROM sqlite_master")}
+    except sqlite3.DatabaseError as exc:
+        raise ArchiveError(f"{where}: {DB_NAME} is not a readable database ({exc})",
+                           hint=_FOREIGN_HINT) from None
+    if check != ["ok"]:
+        raise ArchiveError(f"{where}: {DB_NAME} is damaged ({check[0]})",
+                           hint="the archive is corrupt; export it again")
+    if not 1 <= version <= SCHEMA_VERSION:
+        raise ArchiveError(f"{where}: {DB_NAME} has version {version} (this code knows 1 "
+                           f"to {SCHEMA_VERSION})", hint=_FOREIGN_HINT)
+    if any(kind in ("view", "trigger") for kind, _ in kinds) or not all(
+            ("table", t) in kinds for t in _TABLES):
+        raise ArchiveError(f"{where}: {DB_NAME} does not have the closet's tables",
+                           hint=_FOREIGN_HINT)
+    _migrate(conn, path)
+
+
+def _archive_wears(conn: sqlite3.Connection, where: Path) -> list[tuple[str, str, list[str]]]:
+    members: dict[str, list[str]] = {}
+    for row in conn.execute("SELECT wear_id, item_id FROM wear_items"):
+        members.setdefault(row[0], []).append(row[1])
+    wears = []
+    for row in conn.execute("SELECT id, worn_on FROM wears ORDER BY rowid"):
+        if not isinstance(row[0], str) or not _ID_RE.fullmatch(row[0]):
+            raise ArchiveError(f"{where}: bad wear id {row[0]!r}", hint=_FOREIGN_HINT)
+        wears.append((row[0], _as_date(row[1]), members.get(row[0], [])))
+    return wears
+
+
+def _archive_feedback(conn: sqlite3.Connection,
+                      where: Path) -> list[tuple[str, bool, str, list[str]]]:
+    members: dict[str, list[str]] = {}
+    for row in conn.execute("SELECT feedback_id, item_id FROM feedback_items"):
+        members.setdefault(row[0], []).append(row[1])
+    feedback = []
+    for row in conn.execute("SELECT id, up, created_at FROM feedback ORDER BY rowid"):
+        if not isinstance(row[0], str) or not _ID_RE.fullmatch(row[0]) or row[1] not in (0, 1) \
+                or not _is_time(row[2]):
+            raise ArchiveError(f"{where}: bad feedback {row[0]!r}", hint=_FOREIGN_HINT)
+        feedback.append((row[0], bool(row[1]), str(row[2]), members.get(row[0], [])))
+    return feedback
