@@ -1,15 +1,20 @@
 """Every photo that enters the closet is read the same way: uploads are checked for duplicates
-and pixel count before they are decoded."""
+and pixel count before they are decoded; a zip's table of contents is held to limits before
+any member is read."""
 
+import hashlib
 import io
+import json
+import sqlite3
 import struct
 import time
+import zipfile
 import zlib
 
 import pytest
 from PIL import Image, ImageFile
 
-from closet.store import DuplicatePhotoError, Store
+from closet.store import ArchiveError, DuplicatePhotoError, Store
 from outfit.errors import ImageError
 
 # ----------------------------------------------------------------------------- helpers
@@ -44,6 +49,42 @@ def _state(store):
     return store.count(), files, sorted(p.name for p in store.folder.iterdir())
 
 
+def _sha(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def _forge(archive, dst, photos):
+    """A copy of closet zip ``archive`` at ``dst`` whose photos of item id -> bytes ``photos`` are
+    replaced, with the manifest and the database's checksums made to match (as a forger would),
+    every member deflated."""
+    with zipfile.ZipFile(archive) as zin:
+        members = {i.filename: zin.read(i) for i in zin.infolist()}
+    manifest = json.loads(members["manifest.json"])
+    db = dst.with_suffix(".db")
+    db.write_bytes(members["closet.db"])
+    conn = sqlite3.connect(db)
+    for item_id, data in photos.items():
+        members[f"photos/{item_id}.jpg"] = data
+        manifest["items"][item_id] = _sha(data)
+        conn.execute("UPDATE items SET sha256 = ? WHERE id = ?", (_sha(data), item_id))
+    conn.commit()
+    conn.close()
+    members["closet.db"], members["manifest.json"] = db.read_bytes(), json.dumps(manifest)
+    with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for name, data in members.items():
+            zout.writestr(name, data)
+    return dst
+
+
+@pytest.fixture
+def exported(tmp_path):
+    """A closet of three items and its export: (store, [ids], zip path)."""
+    store = Store(tmp_path / "home")
+    ids = [store.add_photo(_photo((40 * k, 90, 200 - 40 * k)), f"{k}.jpg").id for k in range(3)]
+    store.log_wear(ids[:2], "2024-05-01")
+    return store, ids, store.export_zip(tmp_path / "closet.zip").path
+
+
 # ------------------------------------------------------------------------------ uploads
 
 
@@ -72,3 +113,78 @@ def test_a_header_claiming_too_many_pixels_is_refused_undecoded(tmp_path, monkey
     assert "bomb.png" in message and "too many pixels: 6000x5000 = 30,000,000" in message
     assert "the limit is 25,000,000" in message
     assert _state(store) == before
+
+
+# ---------------------------------------------------------------------------- archive limits
+
+
+def test_a_photo_padded_past_the_photo_limit_is_refused_with_nothing_stored(exported, tmp_path):
+    store, ids, archive = exported
+    padded = _photo((1, 2, 3)) + bytes(20 * 2**20)  # 20 MiB of zeros after the image's end
+    forged = _forge(archive, tmp_path / "padded.zip", {ids[1]: padded})
+    assert forged.stat().st_size < 200_000  # deflated to almost nothing
+    target = Store(tmp_path / "target")
+    target.add_photo(_photo((9, 9, 9)), "mine.jpg")
+    before = _state(target)
+    with pytest.raises(ArchiveError) as err:
+        target.import_zip(forged)
+    assert err.value.message == (f"{forged}: member 'photos/{ids[1]}.jpg' unpacks to "
+                                 f"{len(padded):,} bytes (the limit for a photo, "
+                                 "MAX_ARCHIVE_PHOTO_BYTES is 8,388,608)")
+    assert _state(target) == before
+
+
+def _never_read(monkeypatch):
+    """Make reading the zip's table of contents with zipfile, or any member, fail the test."""
+    def read(*a, **k):
+        raise AssertionError("the archive was read")
+    monkeypatch.setattr(zipfile.ZipFile, "open", read)
+    return read
+
+
+def test_a_zip_of_too_many_members_is_refused_before_its_table_is_parsed(tmp_path, monkeypatch):
+    bad = tmp_path / "many.zip"
+    with zipfile.ZipFile(bad, "w") as zf:
+        zf.writestr("manifest.json", "{}")
+        zf.writestr("closet.db", b"")
+        for k in range(10_001):
+            zf.writestr(f"photos/{k:012d}.jpg", b"")
+    target = Store(tmp_path / "target")
+    before = _state(target)
+    monkeypatch.setattr(zipfile.ZipFile, "_RealGetContents", _never_read(monkeypatch))
+    with pytest.raises(ArchiveError) as err:
+        target.import_zip(bad)
+    assert err.value.message.startswith(
+        f"{bad}: it holds 10,003 members (the limit is MAX_ARCHIVE_MEMBERS = 10,002")
+    assert _state(target) == before
+
+
+def _declare_sizes(data, names, size):
+    """The zip ``data`` with its central directory declaring ``size`` bytes unpacked for the
+    members ``names`` (their data left as it is)."""
+    out = bytearray(data)
+    at = out.find(b"PK\x01\x02")
+    while at >= 0:
+        name_len = struct.unpack_from("<H", out, at + 28)[0]
+        if out[at + 46:at + 46 + name_len].decode() in names:
+            struct.pack_into("<I", out, at + 24, size)
+        at = out.find(b"PK\x01\x02", at + 46)
+    return bytes(out)
+
+
+def test_a_zip_declaring_too_much_in_all_is_refused_before_a_member_is_read(exported, tmp_path,
+                                                                            monkeypatch):
+    store, ids, archive = exported
+    bad = tmp_path / "declared.zip"
+    photos = {f"photos/{i}.jpg" for i in ids[:2]}
+    bad.write_bytes(_declare_sizes(archive.read_bytes(), photos, 0xFFFFFFF0))  # 2 x 4 GiB
+    with zipfile.ZipFile(bad) as zf:
+        assert sum(i.file_size for i in zf.infolist()) > 8 * 2**30
+    target = Store(tmp_path / "target")
+    before = _state(target)
+    _never_read(monkeypatch)
+    with pytest.raises(ArchiveError) as err:
+        target.import_zip(bad)
+    assert err.value.message.startswith(f"{bad}: its members unpack to 8,5")
+    assert err.value.message.endswith("(the limit is MAX_ARCHIVE_BYTES = 4,294,967,296)")
+    assert _state(target) == before
