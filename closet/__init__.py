@@ -35,7 +35,8 @@ A photo is a duplicate when its uploaded bytes or its re-encoded JPEG match thos
 already stored (either checksum, either way round): it is refused with
 :class:`DuplicatePhotoError`, which names that item (the very same file before it is decoded).
 :meth:`Store.import_zip` merges: items already here (same id, or same photo) are kept as they
-are, never overwritten. :mod:`closet.photos` has the limits on what a photo may cost.
+are, never overwritten; its photos are re-encoded like uploads (:mod:`closet.photos` has the
+limits on what a photo may cost, :mod:`closet.archive_check` those on a zip).
 """
 
 from .errors import ArchiveError, DuplicatePhotoError, SchemaVersionError, StorageFullError, StoreError

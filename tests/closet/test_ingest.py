@@ -1,6 +1,7 @@
 """Every photo that enters the closet is read the same way: uploads are checked for duplicates
-and pixel count before they are decoded; a zip's table of contents is held to limits before
-any member is read."""
+and pixel count before they are decoded; photos of a closet zip are re-encoded like uploads
+(nothing but their pixels kept, identity kept across closets); a zip's table of contents is
+held to limits before any member is read."""
 
 import hashlib
 import io
@@ -12,7 +13,7 @@ import zipfile
 import zlib
 
 import pytest
-from PIL import Image, ImageFile
+from PIL import ExifTags, Image, ImageFile
 
 from closet.store import ArchiveError, DuplicatePhotoError, Store
 from outfit.errors import ImageError
@@ -115,7 +116,57 @@ def test_a_header_claiming_too_many_pixels_is_refused_undecoded(tmp_path, monkey
     assert _state(store) == before
 
 
-# ---------------------------------------------------------------------------- archive limits
+# ---------------------------------------------------------------------------- archive photos
+
+
+_XMP = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description '
+        b'exif:GPSLatitude="48,51.4N" dc:description="my flat, 3rd floor"/></rdf:RDF></x:xmpmeta>')
+
+
+def _tagged_photo(exif):
+    """A JPEG carrying an XMP packet with a position and a comment, a COM comment and, with
+    ``exif``, an EXIF block with a camera and a GPS position."""
+    save = {"xmp": _XMP, "comment": b"secret comment", "quality": 95}
+    if exif:
+        tags = Image.Exif()
+        tags[ExifTags.Base.Make] = "PhoneCo"
+        gps = tags.get_ifd(ExifTags.IFD.GPSInfo)
+        gps[ExifTags.GPS.GPSLatitudeRef] = "N"
+        gps[ExifTags.GPS.GPSLatitude] = (48.0, 51.0, 24.0)
+        save["exif"] = tags
+    data = _photo((10, 120, 60), size=(80, 60), **save)
+    with Image.open(io.BytesIO(data)) as im:  # the test photo does carry all of it
+        assert {"xmp", "comment"} <= set(im.info) and ("exif" in im.info) == exif
+    return data
+
+
+@pytest.mark.parametrize("exif", [True, False], ids=["exif-xmp-com", "xmp-com"])
+def test_an_imported_photo_keeps_only_its_pixels_and_stays_recognised(exported, tmp_path, exif):
+    store, ids, archive = exported
+    forged = _forge(archive, tmp_path / "forged.zip", {ids[0]: _tagged_photo(exif)})
+    target = Store(tmp_path / "target")
+    result = target.import_zip(forged)
+    assert set(result.added) == set(ids)
+    stored = target.photo_path(ids[0]).read_bytes()
+    for secret in (b"Exif", b"PhoneCo", b"ns.adobe.com/xap", b"3rd floor", b"secret comment"):
+        assert secret not in stored
+    with Image.open(io.BytesIO(stored)) as im:
+        assert not {"exif", "xmp", "comment"} & set(im.info) and len(im.getexif()) == 0
+        assert im.size == (80, 60) == (target.get(ids[0]).width, target.get(ids[0]).height)
+    assert target.get(ids[0]).sha256 == _sha(stored)
+    assert target.integrity_report()["ok"]
+
+    # the same archive again, its export into a fresh closet and back: all already there
+    again = target.import_zip(forged)
+    assert (again.added, again.already_present, again.wears_added) == ((), 3, 0)
+    onward = target.export_zip(tmp_path / "onward.zip").path
+    third = Store(tmp_path / "third")
+    assert set(third.import_zip(onward).added) == set(ids)
+    for closet in (third, target, store):
+        report = closet.import_zip(onward)
+        assert (report.added, report.already_present) == ((), 3)
+    assert third.import_zip(forged).already_present == 3
+    assert third.count() == target.count() == store.count() == 3
 
 
 def test_a_photo_padded_past_the_photo_limit_is_refused_with_nothing_stored(exported, tmp_path):
@@ -132,6 +183,9 @@ def test_a_photo_padded_past_the_photo_limit_is_refused_with_nothing_stored(expo
                                  f"{len(padded):,} bytes (the limit for a photo, "
                                  "MAX_ARCHIVE_PHOTO_BYTES is 8,388,608)")
     assert _state(target) == before
+
+
+# ---------------------------------------------------------------------------- archive limits
 
 
 def _never_read(monkeypatch):
