@@ -33,8 +33,10 @@ Why it is built this way:
 
 A photo is a duplicate when its uploaded bytes or its re-encoded JPEG match those of an item
 already stored (either checksum, either way round): it is refused with
-:class:`DuplicatePhotoError`, which names that item. :meth:`Store.import_zip` merges: items
-already here (same id, or same photo) are kept as they are, never overwritten.
+:class:`DuplicatePhotoError`, which names that item (the very same file before it is decoded).
+:meth:`Store.import_zip` merges: items already here (same id, or same photo) are kept as they
+are, never overwritten; its photos are re-encoded like uploads (:mod:`closet.photos` has the
+limits on what a photo may cost, :mod:`closet.archive_check` those on a zip).
 """
 
 from .errors import ArchiveError, DuplicatePhotoError, SchemaVersionError, StorageFullError, StoreError

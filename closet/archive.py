@@ -2,14 +2,21 @@
 
 An archive holds ``manifest.json`` (format, versions, item id -> photo checksum), ``closet.db``
 (a copy of the database, feature cache dropped) and ``photos/<id>.jpg``. Archives come from
-strangers: every member name, the database copy and every photo is checked before anything
-lands in the closet. Importing merges: items already here (same id, or same photo) are kept
-as they are, never overwritten.
+strangers: the table of contents (against the limits of :mod:`closet.archive_check`), every
+member name and the database copy are checked before anything lands in the closet, and every
+photo goes through :func:`closet.photos.prepare_photo` like an upload (decoded within the pixel
+limit, re-encoded without its metadata). Importing merges: items already here (same id, or
+same photo) are kept as they are, never overwritten.
+
+Identity across closets: an item's ``sha256`` is that of the JPEG stored *here*, and
+re-encoding is not byte-for-byte repeatable, so a photo imported into another closet gets
+another ``sha256`` there; its ``source_sha256`` (the checksum of the file first uploaded) and
+its id travel unchanged. An archive item is the item here with its id when either checksum
+matches, so an export imported anywhere, any number of times, is recognised as already there.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
@@ -21,8 +28,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PIL import Image
-
 from closet.archive_check import (
     _FOREIGN_HINT,
     _MAX_DB_BYTES,
@@ -31,6 +36,7 @@ from closet.archive_check import (
     ARCHIVE_FORMAT,
     ARCHIVE_VERSION,
     MANIFEST,
+    MAX_ARCHIVE_PHOTO_BYTES,
     _archive_members,
     _copy_member,
     _open_archive,
@@ -39,7 +45,7 @@ from closet.archive_check import (
     _read_member,
 )
 from closet.errors import ArchiveError, StoreError
-from closet.photos import THUMB_SIZE, _encode_jpeg, _remove, _sha256, _write_file
+from closet.photos import _remove, _sha256, _write_file, prepare_photo
 from closet.queries import find_photo, insert_item
 from closet.records import (
     ExportReport,
@@ -57,7 +63,7 @@ from closet.schema import (
     db_errors,
     transaction,
 )
-from data.images import load_image, sniff_format
+from data.images import sniff_format
 from outfit.errors import ImageError
 
 if TYPE_CHECKING:
@@ -127,10 +133,11 @@ def export_zip(store: Store, path: Path | str) -> ExportReport:
 def import_zip(store: Store, path: Path | str) -> ImportReport:
     """Merge a zip made by :meth:`export_zip` into this closet, all or nothing.
 
-    Every member name is checked before anything is read (only the manifest, the database
-    and ``photos/<id>.jpg``: no folders, no ``..``, nothing else), the database copy is
-    checked (integrity, version, schema) and every photo is checked against its checksum
-    and read like an upload. Items already here (same id with the same photo, or the same
+    The table of contents and every member name are checked before anything is read (only
+    the manifest, the database and ``photos/<id>.jpg``: no folders, no ``..``, nothing else;
+    the member count and sizes within the limits), the database copy is checked (integrity,
+    version, schema) and every new photo is checked against its checksum and stored as an
+    upload is (re-encoded). Items already here (same id with the same photo, or the same
     photo under another id) are kept as they are; their wears and feedback are attached to
     the item here. An id here that holds a *different* photo refuses the whole archive.
     Feedback on an outfit already judged here keeps the judgement here.
@@ -156,10 +163,10 @@ def import_zip(store: Store, path: Path | str) -> ImportReport:
                 todo = [r for r in records if _present(store, conn, r, path) is None]
             prepared: dict[str, ItemRecord] = {}
             for rec in todo:  # check and write every new photo before the transaction
-                data = _read_member(zf, members[f"photos/{rec.id}.jpg"], store.max_upload_bytes,
-                                    path)
-                rec, thumb = _archive_photo(store, rec, data, path)
-                for folder, payload in ((store.photos_dir, data), (store.thumbs_dir, thumb)):
+                data = _read_member(zf, members[f"photos/{rec.id}.jpg"],
+                                    MAX_ARCHIVE_PHOTO_BYTES, path)
+                rec, photo, thumb = _archive_photo(store, rec, data, path)
+                for folder, payload in ((store.photos_dir, photo), (store.thumbs_dir, thumb)):
                     written.append(folder / rec.stored_name)
                     _write_file(folder / rec.stored_name, payload)
                 prepared[rec.id] = rec
@@ -184,7 +191,8 @@ def _add_records(store: Store, conn: sqlite3.Connection, records: Sequence[ItemR
     added: list[str] = []
     id_map: dict[str, str] = {}
     for rec in records:
-        local = _present(store, conn, rec, where)  # again: the closet may have changed
+        also = (prepared[rec.id].sha256,) if rec.id in prepared else ()
+        local = _present(store, conn, rec, where, also)  # again: the closet may have changed
         if local is None and rec.id not in prepared:
             raise StoreError("the closet changed during the import", hint="import the archive again")
         if local is None:
@@ -197,38 +205,40 @@ def _add_records(store: Store, conn: sqlite3.Connection, records: Sequence[ItemR
     return added, unused, id_map
 
 
-def _present(store: Store, conn: sqlite3.Connection, rec: ItemRecord, where: Path) -> str | None:
-    """The id of the item here that is ``rec`` (same id, or same photo), or None."""
-    row = conn.execute("SELECT sha256 FROM items WHERE id = ?", (rec.id,)).fetchone()
+def _present(store: Store, conn: sqlite3.Connection, rec: ItemRecord, where: Path,
+             also: Sequence[str] = ()) -> str | None:
+    """The id of the item here that is ``rec`` (same id and either checksum, or the same photo
+    under another id: either checksum, or one of ``also``), or None."""
+    row = conn.execute("SELECT sha256, source_sha256 FROM items WHERE id = ?",
+                       (rec.id,)).fetchone()
     if row is not None:
-        if row[0] != rec.sha256:
+        if row[0] != rec.sha256 and row[1] != rec.source_sha256:
             raise ArchiveError(f"{where}: item {rec.id} of the archive holds another photo "
                                f"than item {rec.id} of this closet",
                                hint="the archive comes from another closet or was altered")
         return rec.id
-    return find_photo(conn, rec.sha256, rec.source_sha256)
+    return find_photo(conn, rec.sha256, rec.source_sha256, *also)
 
 
 def _archive_photo(store: Store, rec: ItemRecord, data: bytes,
-                   where: Path) -> tuple[ItemRecord, bytes]:
-    """``rec`` with a fresh stored name and the photo's true size, and its thumbnail;
-    the photo must match its checksum and be a clean JPEG (no EXIF) that reads like an
-    upload."""
+                   where: Path) -> tuple[ItemRecord, bytes, bytes]:
+    """``rec`` as it is stored here (a fresh stored name, the stored photo's size and
+    checksum), the photo to store and its thumbnail: the archive's photo must match its
+    checksum and be a JPEG, and goes through :func:`closet.photos.prepare_photo` like an
+    upload (so nothing but its pixels is kept)."""
     name = f"photos/{rec.id}.jpg"
     if _sha256(data) != rec.sha256:
         raise ArchiveError(f"{where}: {name} does not match its checksum", hint=_FOREIGN_HINT)
     if sniff_format(data[:1024]) != "JPEG":
         raise ArchiveError(f"{where}: {name} is not a JPEG", hint=_FOREIGN_HINT)
     try:
-        image = load_image(data, max_pixels=store.max_pixels, name=name)
-        with Image.open(io.BytesIO(data)) as im:
-            exif = len(im.getexif()) or "exif" in im.info
-    except (ImageError, OSError) as exc:
+        prepared = prepare_photo(data, name, max_bytes=MAX_ARCHIVE_PHOTO_BYTES,
+                                 max_pixels=store.max_pixels, max_side=store.photo_max_side)
+    except ImageError as exc:
         raise ArchiveError(f"{where}: {exc}", hint=_FOREIGN_HINT) from None
-    if exif:
-        raise ArchiveError(f"{where}: {name} carries EXIF metadata", hint=_FOREIGN_HINT)
-    rec = replace(rec, stored_name=f"{_token(20)}.jpg", width=image.width, height=image.height)
-    return rec, _encode_jpeg(image, THUMB_SIZE)
+    rec = replace(rec, stored_name=f"{_token(20)}.jpg", width=prepared.width,
+                  height=prepared.height, sha256=_sha256(prepared.photo))
+    return rec, prepared.photo, prepared.thumb
 
 
 def _merge_wears(conn: sqlite3.Connection, wears: Sequence[tuple[str, str, list[str]]],

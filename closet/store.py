@@ -29,12 +29,14 @@ from closet.errors import ArchiveError, DuplicatePhotoError, SchemaVersionError,
 from closet.feedback import export_polyvore
 from closet.photos import (
     JPEG_QUALITY,  # noqa: F401  (re-exported)
+    MAX_PHOTO_PIXELS,
     PHOTO_MAX_SIDE,
     THUMB_SIZE,
+    DecodeBudget,
     _remove,
     _sha256,
     _write_file,
-    prepare_upload,
+    prepare_photo,
 )
 from closet.queries import find_photo, insert_item, item_filter
 from closet.records import (
@@ -64,7 +66,6 @@ from closet.schema import (
     transaction,
     upgrade_database,
 )
-from data.images import DEFAULT_MAX_PIXELS
 from outfit.domain import Closet, Item
 from outfit.errors import ItemNotFoundError
 
@@ -79,15 +80,22 @@ MAX_UPLOAD_BYTES = 25 * 2**20
 _STORED_RE = re.compile(r"[a-z0-9]{20}\.jpg")
 
 
+def _refuse_duplicate(conn: sqlite3.Connection, name: str, *shas: str) -> None:
+    existing = find_photo(conn, *shas)
+    if existing:
+        raise DuplicatePhotoError(name, existing)
+
+
 class Store:
     """One person's closet in ``folder``: ``closet.db``, ``images/`` and ``thumbs/``.
 
     Safe to share between threads (each call uses its own connection). ``max_pixels`` and
-    ``max_upload_bytes`` bound what an upload may cost; ``photo_max_side`` (px) scales large
-    photos down when they are stored (None keeps them as they are).
+    ``max_upload_bytes`` bound what an upload may cost (see :mod:`closet.photos`);
+    ``photo_max_side`` (px) scales large photos down when they are stored (None keeps them as
+    they are).
     """
 
-    def __init__(self, folder: Path | str, *, max_pixels: int = DEFAULT_MAX_PIXELS,
+    def __init__(self, folder: Path | str, *, max_pixels: int = MAX_PHOTO_PIXELS,
                  max_upload_bytes: int = MAX_UPLOAD_BYTES,
                  photo_max_side: int | None = PHOTO_MAX_SIDE, busy_timeout_s: float = 10.0) -> None:
         self.folder = Path(folder)
@@ -113,37 +121,35 @@ class Store:
 
     # ---- items
 
-    def add_photo(self, data: bytes, original_name: str,
-                  tags: Mapping[str, Any] | None = None) -> ItemRecord:
-        """Store an uploaded photo as a new item and return it.
-
-        ``data`` is the file's bytes; ``original_name`` is kept as data only. ``tags`` may hold
-        ``name``, the :data:`TAGS`, ``<tag>_confidence`` and the :data:`CHOICE_TAGS` (see
-        :func:`closet.records._initial_tags`).
-        Raises ImageError for a refused file, DuplicatePhotoError when the photo is already
-        here; either way nothing is left behind.
-        """
-        name = clean_original_name(original_name)
-        values = _initial_tags(tags)
-        data = bytes(data)
-        photo, thumb, width, height = prepare_upload(
-            data, name, max_bytes=self.max_upload_bytes, max_pixels=self.max_pixels,
-            max_side=self.photo_max_side)
+    def add_photo(self, data: bytes, original_name: str, tags: Mapping[str, Any] | None = None,
+                  *, budget: DecodeBudget | None = None) -> ItemRecord:
+        """Store an uploaded photo as a new item and return it: ``data`` is the file's bytes,
+        ``original_name`` is kept as data only, ``tags`` may hold ``name``, the :data:`TAGS`,
+        ``<tag>_confidence`` and the :data:`CHOICE_TAGS` (see :func:`closet.records._initial_tags`).
+        A file stored before is refused before it is decoded; then
+        :func:`closet.photos.prepare_photo` reads it, charging ``budget``. Raises ImageError for
+        a refused file, DuplicatePhotoError when the photo is already here; either way nothing
+        is left behind."""
+        name, values, data = clean_original_name(original_name), _initial_tags(tags), bytes(data)
+        with self._tx() as conn:
+            _refuse_duplicate(conn, name, _sha256(data))
+        prepared = prepare_photo(data, name, max_bytes=self.max_upload_bytes,
+                                 max_pixels=self.max_pixels, max_side=self.photo_max_side,
+                                 budget=budget)
         now = _now()
         record = ItemRecord(**{
             **values, "id": _token(12), "original_name": name, "stored_name": f"{_token(20)}.jpg",
-            "in_wash": False, "width": width, "height": height, "sha256": _sha256(photo),
-            "source_sha256": _sha256(data), "created_at": now, "updated_at": now})
+            "in_wash": False, "width": prepared.width, "height": prepared.height,
+            "sha256": _sha256(prepared.photo), "source_sha256": _sha256(data),
+            "created_at": now, "updated_at": now})
         written: list[Path] = []
         try:
             with self._tx(write=True) as conn:
-                existing = find_photo(conn, record.sha256, record.source_sha256)
-                if existing:
-                    raise DuplicatePhotoError(name, existing)
-                for folder, payload in ((self.photos_dir, photo), (self.thumbs_dir, thumb)):
-                    path = folder / record.stored_name
-                    written.append(path)
-                    _write_file(path, payload)
+                _refuse_duplicate(conn, name, record.sha256, record.source_sha256)
+                for folder, payload in ((self.photos_dir, prepared.photo),
+                                        (self.thumbs_dir, prepared.thumb)):
+                    written.append(folder / record.stored_name)
+                    _write_file(folder / record.stored_name, payload)
                 insert_item(conn, record)
         except BaseException:
             _remove(written)

@@ -2,7 +2,9 @@
 
 Each file gets its own result, so one bad file (not an image, a duplicate, truncated) never
 costs the others their place. A photo is stored before it is tagged: a tagging failure leaves
-an untagged item the person can tag by hand, never a lost photo.
+an untagged item the person can tag by hand, never a lost photo. One call shares one decode
+budget (:class:`closet.photos.DecodeBudget`): the files past it are refused, each with its own
+error, and can come in another request.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, BinaryIO
 
+from closet.photos import DecodeBudget
 from outfit.errors import ItemNotFoundError, OutfitError
 from usecases.services import Services
 
@@ -23,13 +26,14 @@ def add_photos(svc: Services, files: Iterable[tuple[str, BinaryIO]], *,
     the :class:`OutfitError` that refused it."""
     results: list[dict[str, Any]] = []
     stored: list[tuple[int, str]] = []
+    budget = DecodeBudget()
     for name, stream in files:
         try:
             # One byte past the limit is enough to know the file is too large.
             data = stream.read(svc.store.max_upload_bytes + 1)
             if not data:
                 raise OutfitError(f"{name}: the file is empty", hint="choose a photo file")
-            record = svc.store.add_photo(data, name)
+            record = svc.store.add_photo(data, name, budget=budget)
         except OutfitError as exc:
             results.append({"file": name, "ok": False, "error": exc})
             continue

@@ -6,9 +6,12 @@ form of the closet page, CSRF on both imports, and the OpenAPI document."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import os
+import random
 import re
+import sqlite3
 import zipfile
 from pathlib import Path
 
@@ -146,8 +149,10 @@ def test_round_trip_into_another_closet_and_a_second_import_adds_nothing(client,
     for item_id in closet:
         mine = client.get(f"/api/v1/items/{item_id}").json
         theirs = client2.get(f"/api/v1/items/{item_id}").json
-        assert theirs == mine  # tags, confidences, flags, times, checksums
-        assert _photo_bytes(client2, item_id) == _photo_bytes(client, item_id)
+        photo = _photo_bytes(client2, item_id)  # re-encoded, as an upload is
+        assert theirs.pop("sha256") == hashlib.sha256(photo).hexdigest() and mine.pop("sha256")
+        assert theirs == mine  # tags, confidences, flags, times, the uploaded file's checksum
+        assert photo.startswith(b"\xff\xd8")
         assert _photo_bytes(client2, item_id, "thumb").startswith(b"\xff\xd8")  # rebuilt
     assert store2.get(closet[0]).color == "navy" and store2.get(closet[2]).in_wash is True
     counts = store2.wear_counts()
@@ -208,6 +213,61 @@ def test_a_bad_file_is_refused_with_the_closet_unchanged(client, closet, other, 
     assert _state(client2) == items and len(items) == 1
     assert _files(store2) == files  # no item, photo or temporary file written
     assert not any(p.name == "evil" for p in tmp_path.rglob("*"))
+
+
+def _altered_db(data: bytes, tmp_path: Path, *statements: str) -> bytes:
+    """The database of closet zip ``data`` after ``statements`` (foreign keys off)."""
+    db = tmp_path / "altered.db"
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        db.write_bytes(zf.read("closet.db"))
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA foreign_keys = OFF")
+    for statement in statements:
+        conn.execute(statement)
+    conn.close()
+    return db.read_bytes()
+
+
+_COPY_ITEMS = ("CREATE TABLE items_copy AS SELECT * FROM items", "DROP TABLE wear_items",
+               "DROP TABLE feedback_items", "DROP TABLE features", "DROP TABLE items")
+_BAD_DBS = {  # case: (the database, what the message says)
+    "random-bytes": (lambda data, tmp: random.Random(0).randbytes(8192),
+                     "closet.db is not a readable database"),
+    "truncated": (lambda data, tmp: _altered_db(data, tmp)[:4096],
+                  "closet.db is not a readable database"),
+    "other-tables": (lambda data, tmp: _altered_db(
+        data, tmp, "DROP TABLE wear_items", "CREATE TABLE shoes (x)"),
+        "closet.db does not have the closet's tables"),
+    "other-columns": (lambda data, tmp: _altered_db(
+        data, tmp, *_COPY_ITEMS, "CREATE TABLE items AS SELECT id, sha256 FROM items_copy",
+        "DROP TABLE items_copy", "CREATE TABLE wear_items (wear_id, item_id)",
+        "CREATE TABLE feedback_items (feedback_id, item_id)", "CREATE TABLE features (x)"),
+        "closet.db is not a closet database (no such column"),
+    "version-1-with-later-tables": (lambda data, tmp: _altered_db(data, tmp, "PRAGMA user_version = 1"),
+                                    "closet.db is not a closet database (duplicate column"),
+    "an-item-twice": (lambda data, tmp: _altered_db(
+        data, tmp, *_COPY_ITEMS, "ALTER TABLE items_copy RENAME TO items",
+        "INSERT INTO items SELECT * FROM items LIMIT 1",
+        "CREATE TABLE wear_items (wear_id, item_id)",
+        "CREATE TABLE feedback_items (feedback_id, item_id)", "CREATE TABLE features (x)"),
+        "appears twice in closet.db"),
+}
+
+
+@pytest.mark.parametrize("case", list(_BAD_DBS))
+def test_a_malformed_database_in_the_zip_is_a_400_with_nothing_stored(client, closet, other,
+                                                                      tmp_path, case):
+    data = _export(client)
+    make, message = _BAD_DBS[case]
+    with zipfile.ZipFile(io.BytesIO(data)) as zin:
+        members = [(i.filename, make(data, tmp_path) if i.filename == "closet.db"
+                    else zin.read(i)) for i in zin.infolist()]
+    client2, store2 = other
+    items, files = _state(client2), _files(store2)
+    error = _envelope(_import(client2, _zip_of(members), name="notes.zip"), 400, "bad_request")
+    assert error["message"].startswith("notes.zip: ") and message in error["message"], error
+    assert str(store2.folder) not in error["message"] and error["hint"]
+    assert _state(client2) == items and _files(store2) == files
 
 
 def test_import_without_a_file_is_422(client):
