@@ -45,7 +45,7 @@ from closet.archive_check import (
     _read_member,
 )
 from closet.errors import ArchiveError, StoreError
-from closet.photos import _remove, _sha256, _write_file, prepare_photo
+from closet.photos import PHOTO_MAX_SIDE, _remove, _sha256, _write_file, prepare_photo
 from closet.queries import find_photo, insert_item
 from closet.records import (
     ExportReport,
@@ -220,6 +220,14 @@ def _present(store: Store, conn: sqlite3.Connection, rec: ItemRecord, where: Pat
     return find_photo(conn, rec.sha256, rec.source_sha256, *also)
 
 
+def archive_photo_pixels(store: Store) -> int:
+    """The most pixels a photo of an archive may have: what an export holds (a closet stores
+    photos at most ``photo_max_side`` px a side), so that a crafted archive of large flat
+    photos, small once deflated, cannot cost minutes of decoding per member."""
+    side = store.photo_max_side or PHOTO_MAX_SIDE
+    return min(store.max_pixels, side * side)
+
+
 def _archive_photo(store: Store, rec: ItemRecord, data: bytes,
                    where: Path) -> tuple[ItemRecord, bytes, bytes]:
     """``rec`` as it is stored here (a fresh stored name, the stored photo's size and
@@ -233,7 +241,8 @@ def _archive_photo(store: Store, rec: ItemRecord, data: bytes,
         raise ArchiveError(f"{where}: {name} is not a JPEG", hint=_FOREIGN_HINT)
     try:
         prepared = prepare_photo(data, name, max_bytes=MAX_ARCHIVE_PHOTO_BYTES,
-                                 max_pixels=store.max_pixels, max_side=store.photo_max_side)
+                                 max_pixels=archive_photo_pixels(store),
+                                 max_side=store.photo_max_side)
     except ImageError as exc:
         raise ArchiveError(f"{where}: {exc}", hint=_FOREIGN_HINT) from None
     rec = replace(rec, stored_name=f"{_token(20)}.jpg", width=prepared.width,

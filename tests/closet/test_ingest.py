@@ -185,6 +185,18 @@ def test_a_photo_padded_past_the_photo_limit_is_refused_with_nothing_stored(expo
     assert _state(target) == before
 
 
+def test_an_archive_photo_larger_than_any_export_is_refused(exported, tmp_path):
+    """An export holds photos of at most 2048 px a side: a flat 3000 x 2000 JPEG (6 MP, a few
+    KB once deflated) is a crafted archive, refused before it is decoded."""
+    store, ids, archive = exported
+    big = _photo((5, 5, 5), size=(3000, 2000))
+    forged = _forge(archive, tmp_path / "big.zip", {ids[0]: big})
+    target = Store(tmp_path / "target")
+    with pytest.raises(ArchiveError, match=r"3000x2000 = 6,000,000 \(the limit is 4,194,304\)"):
+        target.import_zip(forged)
+    assert _state(target) == _state(Store(tmp_path / "empty"))
+
+
 # ---------------------------------------------------------------------------- archive limits
 
 
