@@ -8,6 +8,11 @@ Each of --clients threads sends its share of --requests mixed requests, drawn wi
   recommend  POST /api/v1/recommend (k=3, re-roll n)    explain  POST /api/v1/explain
   export     GET  /api/v1/closet/export (the whole closet as a zip, read to the end)
 
+Beside them one hostile client (bench/load_hostile.py) sends --hostile requests an attacker
+would (a foreign Host, oversized and malformed uploads and zips), each of which has one right
+refusal; the report counts how many got it, and checks that the item it aims at, and the
+closet as a whole, came out unchanged.
+
 Clients tag and delete only items they created, so every answer has one right outcome. A
 client keeps a ledger of the items it created (201) and deleted (204). Afterwards the database
 must hold the items it held before, plus every item created and not deleted, each once: none
@@ -46,8 +51,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for _path in (ROOT, ROOT / "bench"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from load_hostile import HostileWorker  # noqa: E402 - after the path above
 
 OUTFIT = Path(sys.executable).with_name("outfit")
 KINDS: dict[str, float] = {"list": 0.25, "upload": 0.17, "tag": 0.15, "recommend": 0.1,
@@ -61,6 +69,8 @@ def get_args_parser() -> argparse.ArgumentParser:
                    help="A demo instance folder (it is copied: the run does not change it)")
     p.add_argument("--clients", type=int, default=8)
     p.add_argument("--requests", type=int, default=10_000)
+    p.add_argument("--hostile", type=int, default=None,
+                   help="Requests of the hostile client, in the mix (default: --requests / 20)")
     p.add_argument("--seed", type=int, default=0)
     return p
 
@@ -251,22 +261,27 @@ def _ms(xs: list[float]) -> dict[str, float]:
     return {"median": round(statistics.median(s), 1), "p95": q(0.95), "p99": q(0.99)}
 
 
-def run_load(home: Path, clients: int, requests: int, seed: int = 0) -> dict:
+def run_load(home: Path, clients: int, requests: int, seed: int = 0,
+             hostile: int | None = None) -> dict:
     """Run the load on the instance ``home`` (changed by the run) and check it; the report."""
     from closet.store import Store
 
     store = Store(home)
     before = {r.id for r in store.list(limit=10**9)}
+    victim = min(before) if before else None
+    victim_before = store.get(victim).to_dict() if victim else None
     proc, url = start_server(home)
     outfits: list[list[str]] = []
     lock = threading.Lock()
     share = [requests // clients + (k < requests % clients) for k in range(clients)]
     workers = [Worker(k, url, share[k], seed, outfits, lock) for k in range(clients)]
+    attacker = HostileWorker(lambda: Client(url), requests // 20 if hostile is None else hostile,
+                             seed, victim)
     t0 = time.perf_counter()
     try:
-        for w in workers:
+        for w in [*workers, attacker]:
             w.start()
-        for w in workers:
+        for w in [*workers, attacker]:
             w.join()
     finally:
         wall = time.perf_counter() - t0
@@ -302,6 +317,8 @@ def run_load(home: Path, clients: int, requests: int, seed: int = 0) -> dict:
         "integrity_ok": integrity["ok"], "integrity": {k: v for k, v in integrity.items()
                                                        if k != "ok"},
         "per_kind": per_kind,
+        "hostile": {**attacker.report(), "victim_unchanged":
+                    victim is None or store.get(victim).to_dict() == victim_before},
     }
 
 
@@ -320,7 +337,7 @@ def prepare_home(home: Path | None, into: Path) -> Path:
 def main(args: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         home = prepare_home(args.home, Path(tmp))
-        report = run_load(home, args.clients, args.requests, args.seed)
+        report = run_load(home, args.clients, args.requests, args.seed, args.hostile)
     report["home"] = str(args.home) if args.home else "tiny demo (temporary)"
     return report
 

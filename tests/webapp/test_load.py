@@ -1,7 +1,8 @@
 """A bounded run of the load benchmark (bench/load.py) in the suite: 8 clients send mixed
 requests to a real `outfit serve` at once; afterwards the closet holds exactly what their
 ledgers say and passes the integrity report. The full run (10,000 requests) is
-`.venv/bin/python bench/load.py`."""
+`.venv/bin/python bench/load.py`. A hostile client sends requests an attacker would in the
+same run: each must be refused as it should, and change nothing."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def load():
 
 def test_concurrent_clients_lose_nothing(load, tmp_path):
     home = load.prepare_home(None, tmp_path)
-    report = load.run_load(home, clients=8, requests=480, seed=3)
+    report = load.run_load(home, clients=8, requests=480, seed=3, hostile=90)
     assert report["server_errors"] == 0, report["server_error_samples"]
     assert report["requests"] == 480
     assert set(report["per_kind"]) == set(load.KINDS)  # every kind of request was sent
@@ -37,6 +38,13 @@ def test_concurrent_clients_lose_nothing(load, tmp_path):
     assert report["created"] > 0 and report["deleted"] > 0
     assert report["items_after"] == report["items_before"] + report["created"] - report["deleted"]
     assert report["integrity_ok"], report["integrity"]
+    # The hostile client in the mix: every kind sent, each refused as it must be, its target
+    # unchanged (and, by the ledger check above, nothing of it stored).
+    hostile = report["hostile"]
+    kinds = sys.modules["load_hostile"].HOSTILE_KINDS
+    assert hostile["sent"] == 90 and set(hostile["per_kind"]) == set(kinds)
+    assert hostile["refused_correctly"] == hostile["sent"], hostile["per_kind"]
+    assert hostile["victim_unchanged"]
     # Clients touch only their own items: the only refusals are explanations of outfits whose
     # item another client deleted meanwhile (404).
     for kind, figures in report["per_kind"].items():
