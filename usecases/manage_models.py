@@ -93,7 +93,35 @@ def _read_card(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
         card = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         return None, f"card.json cannot be read: {exc}"
-    return (card, None) if isinstance(card, dict) else (None, "card.json is not an object")
+    if not isinstance(card, dict):
+        return None, "card.json is not an object"
+    problem = _card_problem(card)
+    return (None, problem) if problem else (card, None)
+
+
+# The card's fields the app reads, and their JSON types (a parent before its children).
+_CARD_TYPES: dict[tuple[str, ...], tuple[type, ...]] = {
+    ("what",): (str,), ("created",): (str,), ("train_seconds",): (int, float), ("log",): (list,),
+    ("metrics",): (dict,), ("metrics", "valid_auc"): (int, float),
+    ("metrics", "valid_fitb"): (int, float), ("data",): (dict,), ("data", "root"): (str,),
+    ("data", "name"): (str,), ("data", "train"): (dict,), ("data", "train", "outfits"): (int,),
+    ("config",): (dict,), ("config", "arch"): (str,), ("config", "backbone"): (str,),
+    ("config", "image_size"): (int,)}
+
+
+def _card_problem(card: dict[str, Any]) -> str | None:
+    """Why a card that parses cannot be shown (a field the app reads has the wrong type), or
+    None: such a card is refused with that sentence, as a truncated one is."""
+    for keys, types in _CARD_TYPES.items():
+        value: Any = card
+        for k in keys:
+            value = value.get(k) if isinstance(value, dict) else None
+        if value is not None and (isinstance(value, bool) or not isinstance(value, types)):
+            what = {str: "text", int: "a number", dict: "an object", list: "a list"}[types[0]]
+            return f"card.json is damaged: {'.'.join(keys)} is not {what}"
+    if not all(isinstance(e, dict) for e in card.get("log") or []):
+        return "card.json is damaged: its log holds something other than objects"
+    return None
 
 
 def list_models(home: Path) -> list[ModelInfo]:
