@@ -42,9 +42,11 @@ __all__ = ["ModelInfo", "ModelNotFoundError", "list_models", "find_model", "acti
 
 MODELS_DIR = "models"
 ACTIVE_FILE = "active_model"
+# Names are checked with fullmatch (``$`` after ``re.match`` accepts a trailing newline); the
+# anchors stay for the OpenAPI document, which shows the pattern.
 MODEL_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 EVALUATION_FILES = ("grader.json", "explainer.json")
-_PLOT_NAME = re.compile(r"^[a-z0-9_-]{1,80}\.png$")
+_PLOT_NAME = re.compile(r"[a-z0-9_-]{1,80}\.png")
 
 
 class ModelNotFoundError(OutfitError):
@@ -160,7 +162,7 @@ def read_active_name(home: Path) -> str | None:
         name = (Path(home) / ACTIVE_FILE).read_text(encoding="utf-8").strip()
     except OSError:
         return None
-    return name if MODEL_NAME_RE.match(name) else None
+    return name if MODEL_NAME_RE.fullmatch(name) else None
 
 
 def write_active_name(home: Path, name: str) -> None:
@@ -199,7 +201,7 @@ def read_evaluation(home: Path, model: ModelInfo, dataset: DatasetInfo) -> dict[
     grader = next(iter(doc["models"].values()))
     grader = {k: v for k, v in grader.items() if k != "per_category"}
     explainer = _json(folder / "explainer.json")
-    plots = sorted(p.name for p in folder.glob("*.png") if _PLOT_NAME.match(p.name))
+    plots = sorted(p.name for p in folder.glob("*.png") if _PLOT_NAME.fullmatch(p.name))
     return {"grader": grader, "explainer": _explainer_summary(explainer), "plots": plots,
             "created": _iso((folder / "grader.json").stat().st_mtime)}
 
@@ -230,7 +232,7 @@ def _explainer_summary(report: Any) -> dict[str, Any] | None:
 
 def plot_path(home: Path, model: ModelInfo, dataset: DatasetInfo, name: str) -> Path:
     """An evaluation PNG, by a name checked against the plot-name pattern."""
-    if not _PLOT_NAME.match(name):
+    if not _PLOT_NAME.fullmatch(name):
         raise ModelNotFoundError(f"no plot {name!r}", hint="plot names come from the evaluation")
     path = evaluation_dir(home, model, dataset) / name
     if not path.is_file():
@@ -289,7 +291,7 @@ def read_diagnostics(home: Path, model: ModelInfo) -> dict[str, Any] | None:
     if not isinstance(index, dict) or not isinstance(index.get("images"), list):
         return None
     index["images"] = [im for im in index["images"] if isinstance(im, dict)
-                       and _PLOT_NAME.match(str(im.get("file", "")))]
+                       and _PLOT_NAME.fullmatch(str(im.get("file", "")))]
     return index
 
 
@@ -306,7 +308,7 @@ def start_training(jobs: JobManager, home: Path, dataset: DatasetInfo, name: str
                    epochs: int = defaults.EPOCHS, feature_epochs: int = defaults.FEATURE_EPOCHS,
                    image_size: int = defaults.IMAGE_SIZE, seed: int = defaults.SEED) -> Job:
     """Train a model on ``dataset`` into ``<home>/models/<name>`` (a new name) as a job."""
-    if not MODEL_NAME_RE.match(name or ""):
+    if not MODEL_NAME_RE.fullmatch(name or ""):
         raise DatasetError(f"{name!r} is not a usable model name",
                            hint="use 1 to 64 letters, digits, dots, dashes or underscores, "
                                 "starting with a letter or digit")

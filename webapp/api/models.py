@@ -27,7 +27,7 @@ from usecases.manage_models import (
 )
 from usecases.services import Services
 from webapp.api.blueprint import ApiBlueprint
-from webapp.api.schemas import ErrorSchema, JsonInteger
+from webapp.api.schemas import ErrorSchema, JsonInteger, WholeMatch
 from webapp.services import services
 
 __all__ = ["blp", "model_json", "job_json"]
@@ -35,7 +35,7 @@ __all__ = ["blp", "model_json", "job_json"]
 blp = ApiBlueprint("models", __name__, url_prefix="/api/v1",
                    description="Models, datasets, evaluations and training jobs.")
 
-_NAME = validate.Regexp(MODEL_NAME_RE, error="not a model name (letters, digits, . _ -)")
+_NAME = WholeMatch(MODEL_NAME_RE, error="not a model name (1 to 64 letters, digits, . _ -)")
 
 
 class ModelSchema(ma.Schema):
