@@ -14,7 +14,7 @@ looks. A command may keep a ``progress.json`` in the job folder (``outfit train
 One job runs at a time (training takes every core); asking for a second while one runs is
 refused with :class:`JobBusyError`. A job found ``running`` when the app starts belonged to a
 server that stopped: it is marked ``interrupted`` and its commands, if still alive, are
-stopped.
+stopped. A job's commands do not inherit the server's password (``$OUTFIT_PASSWORD``).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from data.fileio import atomic_write_json
+from outfit.config import PASSWORD_ENV
 from outfit.errors import OutfitError
 
 __all__ = ["Job", "JobManager", "JobBusyError", "JobNotFoundError", "STATES", "FINAL_STATES"]
@@ -240,7 +241,7 @@ class JobManager:
                     logf.flush()
                     proc = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT,
                                             stdin=subprocess.DEVNULL, start_new_session=True,
-                                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                            env=_child_env())
                     _lower_priority(proc.pid)
                     with self._lock:
                         self._procs[job.id] = proc
@@ -306,6 +307,14 @@ class JobManager:
             job.message = "the server stopped while this job ran; start it again"
             shutil.rmtree(d / "out", ignore_errors=True)
             self._write(job)
+
+
+def _child_env() -> dict[str, str]:
+    """The server's environment for a job's command, without the password (a job has no use
+    for it, and its log or a crash report must not hold it), output unbuffered."""
+    env = {k: v for k, v in os.environ.items() if k != PASSWORD_ENV}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
 
 
 def _lower_priority(pid: int) -> None:
