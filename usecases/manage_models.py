@@ -38,7 +38,8 @@ from usecases.services import ActiveModel, Services, model_key
 __all__ = ["ModelInfo", "ModelNotFoundError", "list_models", "find_model", "activate", "evaluation_dir",
            "read_evaluation", "diagnostics_dir", "read_diagnostics", "start_training",
            "start_evaluation", "start_diagnostics", "read_active_name", "write_active_name",
-           "MODEL_NAME_RE", "compare", "start_job"]
+           "MODEL_NAME_RE", "compare", "start_job", "TRAINING_LIMITS", "check_training_limits",
+           "JobLimitError"]
 
 MODELS_DIR = "models"
 ACTIVE_FILE = "active_model"
@@ -47,10 +48,30 @@ ACTIVE_FILE = "active_model"
 MODEL_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 EVALUATION_FILES = ("grader.json", "explainer.json")
 _PLOT_NAME = re.compile(r"[a-z0-9_-]{1,80}\.png")
+# What a training job started from the web may ask for: name -> (lowest, highest).
+TRAINING_LIMITS: dict[str, tuple[int, int]] = {
+    "epochs": (1, defaults.MAX_EPOCHS), "feature_epochs": (0, defaults.MAX_FEATURE_EPOCHS),
+    "image_size": (defaults.MIN_IMAGE_SIZE, defaults.MAX_IMAGE_SIZE)}
 
 
 class ModelNotFoundError(OutfitError):
     """No model folder of that name in the instance."""
+
+
+class JobLimitError(OutfitError):
+    """A job asks for more than a web job may (:data:`TRAINING_LIMITS`)."""
+
+
+def check_training_limits(**values: Any) -> None:
+    """Refuse, naming the range, any of ``epochs``, ``feature_epochs``, ``image_size`` that is
+    not a whole number within :data:`TRAINING_LIMITS`."""
+    for name, value in values.items():
+        lo, hi = TRAINING_LIMITS[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise JobLimitError(
+                f"{name.replace('_', ' ')} must be a whole number from {lo} to {hi} "
+                f"(got {value!r})", hint="these limits keep one job from holding the server "
+                "for days; train bigger models with `outfit train` on the command line")
 
 
 @dataclass(frozen=True)
@@ -307,7 +328,9 @@ def diagnostic_path(home: Path, model: ModelInfo, name: str) -> Path:
 def start_training(jobs: JobManager, home: Path, dataset: DatasetInfo, name: str, *,
                    epochs: int = defaults.EPOCHS, feature_epochs: int = defaults.FEATURE_EPOCHS,
                    image_size: int = defaults.IMAGE_SIZE, seed: int = defaults.SEED) -> Job:
-    """Train a model on ``dataset`` into ``<home>/models/<name>`` (a new name) as a job."""
+    """Train a model on ``dataset`` into ``<home>/models/<name>`` (a new name) as a job;
+    epochs, feature epochs and image size within :data:`TRAINING_LIMITS`."""
+    check_training_limits(epochs=epochs, feature_epochs=feature_epochs, image_size=image_size)
     if not MODEL_NAME_RE.fullmatch(name or ""):
         raise DatasetError(f"{name!r} is not a usable model name",
                            hint="use 1 to 64 letters, digits, dots, dashes or underscores, "
@@ -350,6 +373,9 @@ def start_job(svc: Services, body: dict[str, Any]) -> Job:
     """Start the job ``body`` asks for (as the models page's forms and the API give it: ``kind``
     train, evaluate or diagnose, ``dataset`` an id or a path under a data root, and the model,
     name, epochs, feature epochs, image size or outfits that kind takes)."""
+    if body["kind"] == "train":  # the limits first: they need no disk
+        check_training_limits(epochs=body["epochs"], feature_epochs=body["feature_epochs"],
+                              image_size=body["image_size"])
     dataset = resolve_dataset(svc.data_roots, body["dataset"])
     if body["kind"] == "train":
         return start_training(svc.jobs, svc.home, dataset, body["name"], epochs=body["epochs"],

@@ -144,7 +144,7 @@ def test_training_job_shows_progress_and_delivers_a_model(c, home):
 def test_cancelled_training_leaves_nothing(c, home):
     ds = _dataset_id(c)
     job = c.post("/api/v1/jobs", json={"kind": "train", "dataset": ds, "name": "never",
-                                       "epochs": 400, "feature_epochs": 1,
+                                       "epochs": 200, "feature_epochs": 1,
                                        "image_size": 32}).json
     end = time.monotonic() + 120
     while c.get(f"/api/v1/jobs/{job['id']}").json["fraction"] <= 0:  # it really runs

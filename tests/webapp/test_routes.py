@@ -45,7 +45,7 @@ ERROR_PAGE = b'class="error-page"'
 UNKNOWN = "{missing}&#39; in the closet"  # a page's sentence about an unknown item
 CSRF_ON = {"WTF_CSRF_ENABLED": True}
 SMALL = {"MAX_CONTENT_LENGTH": 4096}  # bytes
-LONG_TRAINING = {"epochs": 500, "feature_epochs": 1, "image_size": 32}  # cancelled at once
+LONG_TRAINING = {"epochs": 200, "feature_epochs": 1, "image_size": 32}  # cancelled at once
 
 
 def _photo(k: int, size: tuple[int, int] = (48, 48)) -> bytes:

@@ -16,6 +16,7 @@ from outfit import defaults
 from usecases.datasets import list_datasets, resolve_dataset
 from usecases.manage_models import (
     MODEL_NAME_RE,
+    TRAINING_LIMITS,
     activate,
     compare,
     find_model,
@@ -36,6 +37,13 @@ blp = ApiBlueprint("models", __name__, url_prefix="/api/v1",
                    description="Models, datasets, evaluations and training jobs.")
 
 _NAME = WholeMatch(MODEL_NAME_RE, error="not a model name (1 to 64 letters, digits, . _ -)")
+
+
+def _limit(name: str) -> validate.Range:
+    """The range a web training job's ``name`` must lie in (:data:`TRAINING_LIMITS`)."""
+    lo, hi = TRAINING_LIMITS[name]
+    return validate.Range(min=lo, max=hi, error="Must be from {min} to {max}: the limit for a "
+                                                "job started from the web.")
 
 
 class ModelSchema(ma.Schema):
@@ -164,10 +172,10 @@ class JobRequestSchema(ma.Schema):
         "description": "evaluate, diagnose: the model's name"})
     name = fields.String(load_default=None, validate=_NAME, metadata={
         "description": "train: the new model's name"})
-    epochs = JsonInteger(load_default=defaults.EPOCHS, validate=validate.Range(min=1, max=500))
+    epochs = JsonInteger(load_default=defaults.EPOCHS, validate=_limit("epochs"))
     feature_epochs = JsonInteger(load_default=defaults.FEATURE_EPOCHS,
-                                 validate=validate.Range(min=0, max=500))
-    image_size = JsonInteger(load_default=defaults.IMAGE_SIZE, validate=validate.Range(min=16, max=512))
+                                 validate=_limit("feature_epochs"))
+    image_size = JsonInteger(load_default=defaults.IMAGE_SIZE, validate=_limit("image_size"))
     max_outfits = JsonInteger(load_default=100, validate=validate.Range(min=1, max=5000),
                                  metadata={"description": "evaluate: outfits per explainer check"})
 

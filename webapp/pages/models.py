@@ -47,11 +47,17 @@ def _dataset(svc: Services, datasets: list[DatasetInfo]) -> DatasetInfo | None:
     return datasets[0] if datasets else None
 
 
-def _int(name: str, default: int, lo: int, hi: int) -> int:
-    try:
-        return max(lo, min(hi, int(request.form.get(name, default))))
-    except ValueError:
+def _int(name: str, default: int) -> int:
+    """A whole number of the form (``default`` when left empty); its range is checked where
+    the job starts (:func:`usecases.manage_models.check_training_limits`), never clamped."""
+    value = request.form.get(name, "").strip()
+    if not value:
         return default
+    try:
+        return int(value)
+    except ValueError:
+        raise OutfitError(f"{name.replace('_', ' ')} must be a whole number (got {value[:20]!r})",
+                          hint="type digits only") from None
 
 
 @bp.get("/models")
@@ -134,16 +140,17 @@ def activate_model(name: str) -> Response:
 def start() -> Response:
     """Start a job from one of the page's forms (train, evaluate, diagnose)."""
     svc = services()
-    body: dict[str, Any] = {
-        "kind": request.form.get("kind", ""), "dataset": request.form.get("dataset", ""),
-        "model": request.form.get("model") or None, "name": request.form.get("name") or None,
-        "epochs": _int("epochs", defaults.EPOCHS, 1, 500),
-        "feature_epochs": _int("feature_epochs", defaults.FEATURE_EPOCHS, 0, 500),
-        "image_size": _int("image_size", defaults.IMAGE_SIZE, 16, 512), "max_outfits": 100}
-    if body["kind"] not in ("train", "evaluate", "diagnose"):
+    kind = request.form.get("kind", "")
+    if kind not in ("train", "evaluate", "diagnose"):
         flash("Unknown kind of job.", "error")
         return _back(url_for(".index"))
     try:
+        body: dict[str, Any] = {
+            "kind": kind, "dataset": request.form.get("dataset", ""),
+            "model": request.form.get("model") or None, "name": request.form.get("name") or None,
+            "epochs": _int("epochs", defaults.EPOCHS),
+            "feature_epochs": _int("feature_epochs", defaults.FEATURE_EPOCHS),
+            "image_size": _int("image_size", defaults.IMAGE_SIZE), "max_outfits": 100}
         if body["kind"] == "train" and not body["name"]:
             raise OutfitError("the new model needs a name", hint="type a name such as model-2")
         job = start_job(svc, body)
