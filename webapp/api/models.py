@@ -144,7 +144,7 @@ class JobSchema(ma.Schema):
     kind = fields.String(required=True, metadata={"description": "train, evaluate or diagnose"})
     title = fields.String(required=True)
     state = fields.String(required=True, metadata={
-        "description": "running, done, failed, cancelled or interrupted"})
+        "description": "queued, running, done, failed, cancelled, interrupted or timed_out"})
     step = fields.Integer(required=True)
     steps = fields.Integer(required=True)
     fraction = fields.Float(required=True, metadata={"description": "0 to 1"})
@@ -299,18 +299,22 @@ def get_jobs() -> dict[str, Any]:
 
 @blp.route("/jobs", methods=["POST"])
 @blp.arguments(JobRequestSchema)
-@blp.response(202, JobSchema, description="The job started; follow it at /jobs/{id}")
+@blp.response(202, JobSchema, description=(
+    "The job started, or waits its turn (state queued); follow it at /jobs/{id}"))
 @blp.alt_response(400, schema=ErrorSchema,
                   description="The body is not valid JSON, or the CSRF token is missing or wrong")
 @blp.alt_response(404, schema=ErrorSchema, description="No such model")
-@blp.alt_response(409, schema=ErrorSchema, description="Another job is running")
+@blp.alt_response(409, schema=ErrorSchema, description=(
+    f"The job queue is full (one job runs, at most {defaults.JOB_QUEUE} wait), or a job making "
+    "the same thing is queued or running"))
 @blp.alt_response(422, schema=ErrorSchema, description=(
     "A value is not valid, the dataset is not one the server may read, or the new model's "
     "name is taken"))
 def create_job(body: dict[str, Any]) -> dict[str, Any]:
     """Train a model (``kind: train``, ``name``, ``dataset``, epochs), evaluate one
     (``evaluate``, ``model``, ``dataset``) or draw its diagnostics (``diagnose``) in the
-    background. One job runs at a time."""
+    background. One job runs at a time; a few more wait their turn (``queued``). A job that runs
+    longer than the server's limit is stopped (``timed_out``)."""
     svc = services()
     return job_json(svc, start_job(svc, body))
 

@@ -73,7 +73,8 @@ def index() -> str:
     running = next((j for j in jobs if j["state"] == "running"), None)
     return render_template("models.html", rows=rows, datasets=datasets, dataset=dataset,
                            jobs=jobs, running=running, model_status=svc.model.status(),
-                           roots=svc.data_roots, default_name=_free_name(svc))
+                           roots=svc.data_roots, default_name=_free_name(svc),
+                           busy=svc.jobs.full())
 
 
 def _free_name(svc: Services) -> str:
@@ -95,7 +96,8 @@ def model(name: str) -> str:
     return render_template("model.html", info=info, m=model_json(svc, info), card=info.card or {},
                            datasets=datasets, dataset=dataset, evaluation=evaluation,
                            diagnostics=read_diagnostics(svc.home, info),
-                           running=job_json(svc, running) if running else None)
+                           running=job_json(svc, running) if running else None,
+                           busy=svc.jobs.full())
 
 
 @bp.get("/models/compare")
@@ -113,7 +115,7 @@ def compare_page() -> str | Response:
     running = svc.jobs.running()
     return render_template("compare.html", a=a, b=b, ma=model_json(svc, a), mb=model_json(svc, b),
                            ea=ea, eb=eb, rows=compare(ea, eb), dataset=dataset,
-                           datasets=datasets,
+                           datasets=datasets, busy=svc.jobs.full(),
                            running=job_json(svc, running) if running else None)
 
 
@@ -157,7 +159,10 @@ def start() -> Response:
     except OutfitError as exc:
         flash(f"Not started: {exc.message}" + (f" ({exc.hint})" if exc.hint else ""), "error")
         return _back(url_for(".index"))
-    flash(f"Started: {job.title}. It runs in the background; this page follows it.", "ok")
+    if job.state == "queued":
+        flash(f"Queued: {job.title}. It starts when the jobs before it have finished.", "ok")
+    else:
+        flash(f"Started: {job.title}. It runs in the background; this page follows it.", "ok")
     return _back(url_for(".index"))
 
 
