@@ -63,6 +63,7 @@ from closet.schema import (
     db_errors,
     transaction,
 )
+from data.fileio import fsync_dir, fsync_file
 from data.images import sniff_format
 from outfit.errors import ImageError
 
@@ -120,7 +121,9 @@ def export_zip(store: Store, path: Path | str) -> ExportReport:
                             "items": {r.id: r.sha256 for r in kept}}
                 zf.writestr(MANIFEST, json.dumps(manifest, indent=1), zipfile.ZIP_DEFLATED)
                 zf.write(copy_path, DB_NAME, zipfile.ZIP_DEFLATED)
+            fsync_file(tmp_zip)
             os.replace(tmp_zip, path)
+            fsync_dir(path.parent)
         except BaseException:
             Path(tmp_zip).unlink(missing_ok=True)
             raise

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from closet.errors import StoreError
 from data.dataset import CompatibilityQuestion, Dataset
+from data.fileio import fsync_dir
 from outfit.domain import Outfit
 
 if TYPE_CHECKING:
@@ -102,6 +103,7 @@ def _write(out: Path, splits: dict[str, Dataset]) -> None:
         if out.exists():
             out.rmdir()
         os.replace(tmp, out)
+        fsync_dir(out.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

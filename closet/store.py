@@ -189,11 +189,14 @@ class Store:
         with self._tx() as conn:
             return int(conn.execute(f"SELECT count(*) FROM items{where}", params).fetchone()[0])
 
-    def update_tags(self, item_id: str, **tags: str | None) -> ItemRecord:
+    def update_tags(self, item_id: str, *, in_wash: bool | None = None,
+                    **tags: str | None) -> ItemRecord:
         """Set tags by hand (``name``, the :data:`TAGS` and the :data:`CHOICE_TAGS`; None or
-        an empty value clears one). Each of the :data:`TAGS` is marked edited and loses its
-        confidence, so auto-tagging leaves it alone from now on. A season or formality outside
-        its vocabulary raises StoreError naming the allowed values; nothing is changed then."""
+        an empty value clears one) and, unless None, the in-the-wash flag, in one transaction
+        (all or nothing, one ``updated_at``). Each of the :data:`TAGS` is marked edited and
+        loses its confidence, so auto-tagging leaves it alone from now on. A season or formality
+        outside its vocabulary raises StoreError naming the allowed values; nothing is changed
+        then."""
         known = ("name", *TAGS, *CHOICE_TAGS)
         unknown = sorted(set(tags) - set(known))
         if unknown:
@@ -211,6 +214,9 @@ class Store:
             else:
                 sets += [f"{tag} = ?", f"{tag}_confidence = NULL", f"{tag}_edited = 1"]
                 params.append(clean)
+        if in_wash is not None:
+            sets.append("in_wash = ?")
+            params.append(int(bool(in_wash)))
         with self._tx(write=True) as conn:
             self._get(conn, item_id)
             conn.execute(f"UPDATE items SET {', '.join(sets)} WHERE id = ?", (*params, item_id))
@@ -238,11 +244,7 @@ class Store:
             return self._get(conn, item_id)
 
     def set_in_wash(self, item_id: str, in_wash: bool) -> ItemRecord:
-        with self._tx(write=True) as conn:
-            self._get(conn, item_id)
-            conn.execute("UPDATE items SET in_wash = ?, updated_at = ? WHERE id = ?",
-                         (int(bool(in_wash)), _now(), item_id))
-            return self._get(conn, item_id)
+        return self.update_tags(item_id, in_wash=in_wash)
 
     def delete(self, item_id: str) -> None:
         """Remove the item, its cached features and wear entries, and any feedback on an outfit

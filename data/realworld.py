@@ -39,6 +39,7 @@ from outfit.domain import Item, Outfit
 from outfit.errors import DataError, MissingFileError
 from outfit.vocab import ACCESSORY, SLOTS
 
+from .fileio import atomic_write_text
 from .folder import category_for
 from .synth.attributes import CLASHES, HUES, NEUTRALS, PATTERNS, SOLID, rule_color
 from .synth.rules import RULES, truth
@@ -169,7 +170,7 @@ def random_outfits(items: list[Item], n: int, rng: random.Random) -> list[list[I
 
 
 def _dump(path: Path, obj, indent: int | None = 1) -> None:
-    path.write_text(json.dumps(obj, indent=indent, ensure_ascii=True) + "\n")
+    atomic_write_text(path, json.dumps(obj, indent=indent, ensure_ascii=True) + "\n")
 
 
 def make_real_world(out_dir: Path | str, photos: Path | str, labels: Path | str, *,
@@ -189,11 +190,11 @@ def make_real_world(out_dir: Path | str, photos: Path | str, labels: Path | str,
         shutil.rmtree(out)
     (out / "images").mkdir(parents=True)
     (out / "nondisjoint").mkdir()
-    (out / _MARKER).write_text(GENERATOR + "\n")
+    atomic_write_text(out / _MARKER, GENERATOR + "\n")
     every = [it for part in splits.values() for it in part]
     cats = sorted({(it.category, it.semantic_category) for it in every})
     cid = {c: str(k) for k, c in enumerate(cats, start=1)}
-    (out / "categories.csv").write_text("".join(f"{cid[c]},{c[0]},{c[1]}\n" for c in cats))
+    atomic_write_text(out / "categories.csv", "".join(f"{cid[c]},{c[0]},{c[1]}\n" for c in cats))
     meta = {it.id: {"url_name": it.name.replace(" ", "-"), "description": "", "catgeories": [],
                     "title": it.name, "related": [],
                     "category_id": cid[(it.category, it.semantic_category)],

@@ -33,6 +33,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from data.fileio import atomic_write_text
 from grader.api import FeatureTable, GraderModel
 from outfit.domain import Item
 from outfit.errors import OutfitError
@@ -97,7 +98,7 @@ def feature_projection(model: GraderModel, items: Sequence[Item], out_png: Path 
            "points": [{"id": it.id, "label": it.label, "category": c,
                        "x": round(float(x), 6), "y": round(float(y), 6)}
                       for it, c, (x, y) in zip(items, cats, coords, strict=True)]}
-    out.with_suffix(".json").write_text(json.dumps(doc, indent=1) + "\n")
+    atomic_write_text(out.with_suffix(".json"), json.dumps(doc, indent=1) + "\n")
     return out
 
 
@@ -201,7 +202,7 @@ def activation_maximisation(model: GraderModel, unit: str, out_png: Path | str, 
     doc = {"unit": unit, "start_value": round(start, 6), "value": round(final, 6),
            "steps": int(steps), "size": s, "seed": int(seed), "lr": float(lr),
            "tv_weight": float(tv_weight), "l2_weight": float(l2_weight), "jitter": shift}
-    out.with_suffix(".json").write_text(json.dumps(doc, indent=1) + "\n")
+    atomic_write_text(out.with_suffix(".json"), json.dumps(doc, indent=1) + "\n")
     return out
 
 
@@ -242,5 +243,5 @@ def write_diagnostics(model: GraderModel, items: Sequence[Item], out_dir: Path |
                                   f"highest (from {doc['start_value']:.2f} to "
                                   f"{doc['value']:.2f})."})
     index = {"items": len(items), "images": images}
-    (out / DIAGNOSTICS_INDEX).write_text(json.dumps(index, indent=1) + "\n")
+    atomic_write_text(out / DIAGNOSTICS_INDEX, json.dumps(index, indent=1) + "\n")
     return index

@@ -10,7 +10,6 @@ so a second run (or a second model on the same data) skips the decoding.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -20,6 +19,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from data.fileio import atomic_write_with
 from data.images import load_image
 from outfit.domain import Item
 from outfit.errors import ImageError
@@ -90,10 +90,12 @@ def load_image_tensor(items: Sequence[Item], prep: Preprocessing, *,
     cache = None
     if cache_dir is not None:
         cache = Path(cache_dir) / f"images-{prep.image_size}-{_cache_key(items, prep)}.npy"
-        if cache.is_file():
-            arr = np.load(cache, mmap_mode="r")
+        try:  # a cache file that cannot be read (truncated, foreign) is made again
+            arr = np.load(cache, mmap_mode="r", allow_pickle=False)
             if arr.shape == (len(items), 3, prep.image_size, prep.image_size):
                 return torch.from_numpy(np.array(arr))  # a private, writable copy
+        except (OSError, ValueError, EOFError):
+            pass
 
     def one(it: Item) -> np.ndarray:
         if it.image is None:
@@ -106,8 +108,5 @@ def load_image_tensor(items: Sequence[Item], prep: Preprocessing, *,
         for k, arr in enumerate(pool.map(one, items)):
             out[k] = arr
     if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp.npy")
-        np.save(tmp, out)
-        os.replace(tmp, cache)
+        atomic_write_with(cache, lambda fh: np.save(fh, out))
     return torch.from_numpy(out)

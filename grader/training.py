@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
 import time
 from dataclasses import asdict, dataclass, field
@@ -31,6 +30,7 @@ import numpy as np
 import torch
 
 from data.dataset import Dataset
+from data.fileio import atomic_write_text
 from data.loaders import load_dataset
 from outfit import defaults
 from outfit.domain import Item
@@ -207,9 +207,7 @@ def _train(cfg: TrainConfig, dist: Dist) -> tuple[dict, GraderModel]:
 def _write(out: Path, model: GraderModel, card: dict, state_path: Path) -> None:
     """The model and its card; the resumable state is no longer needed."""
     save_checkpoint(out / CHECKPOINT_NAME, model.to_checkpoint())
-    tmp = out / "card.json.tmp"
-    tmp.write_text(json.dumps(card, indent=2) + "\n")
-    os.replace(tmp, out / "card.json")
+    atomic_write_text(out / "card.json", json.dumps(card, indent=2) + "\n")
     state_path.unlink(missing_ok=True)
 
 

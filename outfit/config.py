@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["instance_dir", "worlds_dir", "DEMO_WORLD_SEED", "DEMO_WORLD_OUTFITS"]
+__all__ = ["instance_dir", "worlds_dir", "DEMO_WORLD_SEED", "DEMO_WORLD_OUTFITS", "PASSWORD_ENV"]
 
 DEMO_WORLD_SEED = 0
 DEMO_WORLD_OUTFITS = 2000
+# The environment variable ``outfit serve`` reads the web app's password from; the jobs the
+# app starts never inherit it (usecases.jobs).
+PASSWORD_ENV = "OUTFIT_PASSWORD"
 
 
 def instance_dir(create: bool = False) -> Path:

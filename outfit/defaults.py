@@ -29,5 +29,15 @@ FEATURE_EPOCHS = 12  # item-feature CNN epochs
 IMAGE_SIZE = 64  # pixels a side the item-feature CNN reads
 SEED = 0
 
+# ---- jobs the web app starts (usecases.jobs, usecases.manage_models): bounds, so that one
+# request cannot hold the machine for days or fill its disk. The command line is not bounded.
+MAX_EPOCHS = 200  # grader epochs a web training job may ask for (1 to this)
+MAX_FEATURE_EPOCHS = 100  # item-feature CNN epochs (0 to this)
+MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 16, 256  # pixels a side (cost grows with the square)
+JOB_TIMEOUT_S = 6 * 3600  # a job running longer is stopped; its state says "timed_out"
+JOB_QUEUE = 3  # jobs that may wait behind the running one; one more is refused
+JOBS_KEPT = 20  # finished jobs whose folder (and log) is kept, the newest ones...
+JOB_DAYS_KEPT = 30  # ...and none that finished longer ago than this
+
 # ---- the closet
 UNWORN_DAYS = 60  # "not worn for" on the wear page

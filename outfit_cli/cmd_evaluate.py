@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from data.fileio import atomic_write_text
 from outfit_cli.group import cli
 
 
@@ -73,7 +74,7 @@ def evaluate(dataset: Path, models: tuple[str, ...], split: str, version: str, b
         doc = {"dataset": str(dataset), "split": split,
                "models": {r.name: r.summary() for r in results}}
         json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")
+        atomic_write_text(json_path, json.dumps(doc, indent=2, allow_nan=False) + "\n")
         click.echo(f"metrics written to {json_path}")
 
 
@@ -115,7 +116,7 @@ def evaluate_explainer_command(dataset: Path, model_path: Path, methods: tuple[s
         click.echo(f"{len(report.get('plots', []))} plots written to {plots_dir}")
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
+        atomic_write_text(json_path, json.dumps(report, indent=2, allow_nan=False) + "\n")
         click.echo(f"report written to {json_path}")
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import faiss
 import numpy as np
 import torch
 
+from data.fileio import atomic_write_bytes, atomic_write_json, atomic_write_with
 from outfit.errors import OutfitError
 from outfit.vocab import ACCESSORY, SLOTS
 
@@ -28,8 +30,11 @@ from .scoring import ClosetScorer
 
 __all__ = ["SlotIndex", "complement_rows", "SHORTLIST_THRESHOLD", "SHORTLIST_SIZE"]
 
+log = logging.getLogger(__name__)
+
 SHORTLIST_THRESHOLD = 384  # slots with more candidates than this are shortlisted
 SHORTLIST_SIZE = 192  # candidates kept per partial outfit and slot
+_REBUILD = "delete the folder; it is rebuilt on the next search"
 
 
 class SlotIndex:
@@ -100,30 +105,46 @@ class SlotIndex:
 
     # ------------------------------------------------------------------ persistence
     def save(self, folder: Path | str) -> Path:
+        """Write the indexes, each file atomically and durably; ``index.json`` last, so a
+        crash midway leaves a folder :meth:`load` refuses (and :meth:`cached` rebuilds)."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
+        (folder / "index.json").unlink(missing_ok=True)
         for s, index in self.indexes.items():
-            tmp = folder / f"{s}.faiss.tmp"
-            faiss.write_index(index, str(tmp))
-            tmp.replace(folder / f"{s}.faiss")
-            np.save(folder / f"{s}.rows.npy", self.rows[s])
-        (folder / "index.json").write_text(json.dumps(
-            {"items": len(self.scorer.table.ids), "key": self.key(self.scorer),
-             "slots": {s: len(r) for s, r in self.rows.items()}}) + "\n")
+            atomic_write_bytes(folder / f"{s}.faiss", faiss.serialize_index(index).tobytes())
+            atomic_write_with(folder / f"{s}.rows.npy",
+                              lambda fh, rows=self.rows[s]: np.save(fh, rows))
+        atomic_write_json(folder / "index.json", {
+            "items": len(self.scorer.table.ids), "key": self.key(self.scorer),
+            "slots": {s: len(r) for s, r in self.rows.items()}})
         return folder
 
     @classmethod
     def load(cls, folder: Path | str, scorer: ClosetScorer) -> SlotIndex:
+        """The indexes :meth:`save` wrote for ``scorer``'s items; :class:`OutfitError` when
+        there are none, they were built for other items, or a file is damaged."""
         folder = Path(folder)
         meta_path = folder / "index.json"
         if not meta_path.is_file():
             raise OutfitError(f"no saved index in {folder}", hint="build one with SlotIndex(...)")
-        meta = json.loads(meta_path.read_text())
-        if meta.get("key") != cls.key(scorer):
+        try:
+            meta = json.loads(meta_path.read_text())
+            key = meta.get("key")
+        except (OSError, ValueError, AttributeError) as exc:
+            raise OutfitError(f"the index in {folder} is damaged ({exc})", hint=_REBUILD) from None
+        if key != cls.key(scorer):
             raise OutfitError(f"the index in {folder} was built for other items or another model",
-                              hint="delete the folder; it is rebuilt on the next search")
-        indexes = {s: faiss.read_index(str(folder / f"{s}.faiss")) for s in SLOTS}
-        rows = {s: np.load(folder / f"{s}.rows.npy") for s in SLOTS}
+                              hint=_REBUILD)
+        try:
+            indexes = {s: faiss.read_index(str(folder / f"{s}.faiss")) for s in SLOTS}
+            rows = {s: np.load(folder / f"{s}.rows.npy", allow_pickle=False) for s in SLOTS}
+        except (OSError, ValueError, RuntimeError, EOFError) as exc:
+            raise OutfitError(f"the index in {folder} is damaged ({type(exc).__name__}: "
+                              f"{str(exc)[:120]})", hint=_REBUILD) from None
+        counts = meta.get("slots") if isinstance(meta.get("slots"), dict) else {}
+        if any(indexes[s].ntotal != len(rows[s]) or counts.get(s) != len(rows[s]) for s in SLOTS):
+            raise OutfitError(f"the index in {folder} is damaged (its files disagree)",
+                              hint=_REBUILD)
         return cls(scorer, indexes, rows)
 
     @staticmethod
@@ -142,7 +163,9 @@ class SlotIndex:
         where = Path(folder) / cls.key(scorer)
         try:
             return cls.load(where, scorer)
-        except OutfitError:
+        except OutfitError as exc:  # none yet, stale or damaged: built again
+            if (where / "index.json").exists():
+                log.warning("%s; building it again", exc.message)
             index = cls(scorer)
             index.save(where)
             return index

@@ -7,19 +7,25 @@ server down, and the server's threads stay free to answer pages.
 A job lives in ``<home>/jobs/<id>/``: ``job.json`` (what it is and how it stands, rewritten
 atomically), ``log.txt`` (its commands' output) and ``out/``, where its commands write. Only a
 job that succeeds moves ``out/`` to its destination (a model folder, an evaluation folder), in
-one rename: a cancelled, failed or interrupted job leaves nothing half-made where the app
-looks. A command may keep a ``progress.json`` in the job folder (``outfit train
+one rename: a cancelled, failed, timed-out or interrupted job leaves nothing half-made where
+the app looks. A command may keep a ``progress.json`` in the job folder (``outfit train
 --progress-file``); the job's fraction done counts its commands and that file.
 
-One job runs at a time (training takes every core); asking for a second while one runs is
-refused with :class:`JobBusyError`. A job found ``running`` when the app starts belonged to a
-server that stopped: it is marked ``interrupted`` and its commands, if still alive, are
-stopped.
+Bounds (their values in :mod:`outfit.defaults`): one job runs at a time (training takes every
+core) and at most ``JOB_QUEUE`` more wait, ``queued``, to run one after the other; one more is
+refused with :class:`JobBusyError`, and so is a job whose destination a queued or running job
+will fill already. A job running longer than ``JOB_TIMEOUT_S`` is stopped as a cancelled one
+is, and ends ``timed_out``. Finished jobs' folders (their logs) are kept for the ``JOBS_KEPT``
+newest that finished within ``JOB_DAYS_KEPT`` days; older ones are removed when the manager
+starts and after each job. A job's commands do not inherit the server's password
+(:mod:`usecases.job_process`).
+
+A job found ``running`` or ``queued`` when the app starts belonged to a server that stopped: it
+is marked ``interrupted`` and its commands, if still alive, are stopped.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import os
@@ -28,100 +34,71 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
+from collections import deque
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from data.fileio import atomic_write_json
+from data.fileio import atomic_write_json, fsync_dir
+from outfit import defaults
 from outfit.errors import OutfitError
+from usecases.job_process import (
+    TERM_WAIT_S,
+    child_env,
+    is_our_process,
+    last_error,
+    lower_priority,
+    prune_jobs,
+    terminate,
+)
+from usecases.job_record import FINAL_STATES, STATES, Job, now
 
 __all__ = ["Job", "JobManager", "JobBusyError", "JobNotFoundError", "STATES", "FINAL_STATES"]
 
 log = logging.getLogger(__name__)
 
-STATES: tuple[str, ...] = ("running", "done", "failed", "cancelled", "interrupted")
-FINAL_STATES = frozenset(STATES[1:])
 _STEP_WORDS = {"train": "training starts", "evaluate": "grading the test split",
                "evaluate-explainer": "measuring the explainer on the test split",
                "diagnose": "drawing the diagnostics"}
-_TERM_WAIT_S = 10.0  # after SIGTERM, how long a command gets before SIGKILL
 _ID_LEN = 12
 
 
 class JobBusyError(OutfitError):
-    """A job is already running."""
+    """The job queue is full, or a job making the same thing is queued or running."""
 
 
 class JobNotFoundError(OutfitError):
     """No job has this id."""
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@dataclass
-class Job:
-    """One job as ``job.json`` stores it. ``commands``: argument lists for ``python -m
-    outfit_cli`` (run in order); ``destination``: where ``out/`` goes on success (None: it is
-    deleted with the job's folder); ``result``: what the app needs to show the outcome."""
-
-    id: str
-    kind: str
-    title: str
-    commands: list[list[str]]
-    destination: str | None = None
-    state: str = "running"
-    step: int = 0
-    message: str = ""
-    created: str = field(default_factory=_now)
-    finished: str | None = None
-    pid: int | None = None
-    result: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def finished_ok(self) -> bool:
-        return self.state == "done"
-
-    def to_dict(self, folder: Path | None = None) -> dict[str, Any]:
-        """What the API and pages show: the fields above (without the commands' arguments,
-        which hold server paths) and ``fraction`` and ``stage`` when ``folder`` is given."""
-        d = {k: v for k, v in asdict(self).items() if k not in ("commands", "destination", "pid")}
-        d["steps"] = len(self.commands)
-        if folder is not None:
-            d.update(self.progress(folder))
-        return d
-
-    def progress(self, folder: Path) -> dict[str, Any]:
-        """``fraction`` done (0..1) and ``stage``, a phrase for a person."""
-        if self.state == "done":
-            return {"fraction": 1.0, "stage": "finished"}
-        inner, stage = 0.0, ""
-        try:
-            doc = json.loads((folder / "progress.json").read_text(encoding="utf-8"))
-            inner = min(1.0, max(0.0, float(doc.get("fraction", 0.0))))
-            stage = str(doc.get("message") or doc.get("stage") or "")
-        except (OSError, ValueError, TypeError, AttributeError):
-            pass
-        n = max(1, len(self.commands))
-        frac = (min(self.step, n) + (inner if self.step < n else 0.0)) / n
-        return {"fraction": round(frac, 4), "stage": stage or self.message}
+def _duration(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:g} h"
+    return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
 
 
 class JobManager:
     """The jobs of one instance folder (see the module's docstring). ``python``: the
-    interpreter that runs ``-m outfit_cli`` (default this one)."""
+    interpreter that runs ``-m outfit_cli`` (default this one); ``timeout_s``, ``queue``,
+    ``kept`` and ``days_kept``: the bounds (defaults from :mod:`outfit.defaults`)."""
 
-    def __init__(self, home: Path, python: str | None = None) -> None:
+    def __init__(self, home: Path, python: str | None = None, *,
+                 timeout_s: float = defaults.JOB_TIMEOUT_S, queue: int = defaults.JOB_QUEUE,
+                 kept: int = defaults.JOBS_KEPT, days_kept: float = defaults.JOB_DAYS_KEPT) -> None:
         self.folder = Path(home) / "jobs"
         self.python = python or sys.executable
+        self.timeout_s, self.queue, self.kept, self.days_kept = timeout_s, queue, kept, days_kept
         self._lock = threading.Lock()
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self._cancel: set[str] = set()
-        self._threads: dict[str, threading.Thread] = {}
+        self._current: Job | None = None  # the running job
+        self._waiting: deque[Job] = deque()  # the queued ones, in order
+        self._ended: dict[str, threading.Event] = {}  # set when a queued or running job ends
         self._recover()
+        self.prune()
 
     # ------------------------------------------------------------------ reading
     def _dir(self, job_id: str) -> Path:
@@ -162,102 +139,146 @@ class JobManager:
 
     def running(self) -> Job | None:
         with self._lock:
-            ids = [i for i, t in self._threads.items() if t.is_alive()]
-        return self.get(ids[0]) if ids else None
+            current = self._current
+        return self.get(current.id) if current is not None else None
+
+    def active(self) -> list[Job]:
+        """The running job, then the queued ones in the order they will run."""
+        with self._lock:
+            jobs = [j for j in (self._current, *self._waiting) if j is not None]
+        return [self.get(j.id) for j in jobs]
+
+    def full(self) -> bool:
+        """Whether a job asked for now would be refused (one runs and ``queue`` wait)."""
+        with self._lock:
+            return self._current is not None and len(self._waiting) >= self.queue
 
     # ------------------------------------------------------------------ running
     def start(self, kind: str, title: str, commands: Sequence[Sequence[str]],
               destination: Path | None = None, result: dict[str, Any] | None = None) -> Job:
         """Start a job whose commands write into ``<job folder>/out`` (pass ``{out}`` in an
-        argument to get that path, ``{progress}`` for the progress file). Raises
-        :class:`JobBusyError` while another runs."""
+        argument to get that path, ``{progress}`` for the progress file), or queue it behind
+        the running one. Raises :class:`JobBusyError` when the queue is full or a queued or
+        running job has the same destination."""
         with self._lock:
-            busy = [i for i, t in self._threads.items() if t.is_alive()]
-            if busy:
-                other = self._read(self.folder / busy[0])
-                raise JobBusyError(f"another job is running: {other.title}",
-                                   hint="wait for it to finish or cancel it on the models page")
+            self._check_room(destination)
             job_id = uuid.uuid4().hex[:_ID_LEN]
-            folder = self.folder / job_id
-            (folder / "out").mkdir(parents=True)
+            (self.folder / job_id / "out").mkdir(parents=True)
             job = Job(id=job_id, kind=kind, title=title,
                       commands=[[str(a) for a in c] for c in commands],
                       destination=str(destination) if destination else None,
-                      result=dict(result or {}), message="starting")
-            self._write(job)
-            thread = threading.Thread(target=self._run, args=(job,), name=f"job-{job_id}",
-                                      daemon=True)
-            self._threads[job_id] = thread
-        thread.start()
+                      result=dict(result or {}), state="queued",
+                      message=f"waiting for {len(self._waiting) + 1} job(s) to finish")
+            self._ended[job_id] = threading.Event()
+            if self._current is None:
+                self._begin(job)
+                threading.Thread(target=self._work, args=(job,), name=f"job-{job_id}",
+                                 daemon=True).start()
+            else:
+                self._write(job)
+                self._waiting.append(job)
         return job
 
+    def _check_room(self, destination: Path | None) -> None:
+        """Refuse a job when the queue is full or an active job makes the same thing (called
+        with the lock held)."""
+        current = self._current
+        same = next((j for j in (current, *self._waiting) if j is not None and destination
+                     and j.destination == str(destination)), None)
+        if same is not None:
+            raise JobBusyError(f"a job making the same thing is {same.state}: {same.title}",
+                               hint="wait for it to finish or cancel it on the models page")
+        if current is not None and len(self._waiting) >= self.queue:
+            raise JobBusyError(
+                f"the job queue is full: {current.title} is running and {len(self._waiting)} "
+                f"more wait (at most {self.queue} may wait)",
+                hint="wait for a job to finish or cancel one on the models page")
+
+    def _begin(self, job: Job) -> None:
+        """``job`` becomes the running one (called with the lock held)."""
+        job.state, job.message, job.started = "running", "starting", now()
+        self._write(job)
+        self._current = job
+
+    def _work(self, job: Job | None) -> None:
+        """The worker thread: run ``job``, then each queued job in turn, then end."""
+        while job is not None:
+            try:
+                self._run(job)
+            except Exception:  # its job.json could not be written: the queue goes on
+                log.exception("job %s failed", job.id)
+            try:
+                self.prune()
+            except Exception:  # pruning is housekeeping: never stops the queue
+                log.exception("pruning old jobs failed")
+            with self._lock:
+                self._ended.pop(job.id, threading.Event()).set()
+                self._current = None
+                job = self._waiting.popleft() if self._waiting else None
+                if job is not None:
+                    self._begin(job)
+
     def cancel(self, job_id: str) -> Job:
-        """Ask a running job to stop (its commands are terminated); a finished job is returned
-        as it is."""
+        """Ask a running job to stop (its commands are terminated); a queued job is cancelled
+        at once and never runs; a finished job is returned as it is."""
         job = self.get(job_id)
         if job.state in FINAL_STATES:
             return job
         with self._lock:
+            queued = next((j for j in self._waiting if j.id == job_id), None)
+            if queued is not None:
+                self._waiting.remove(queued)
+                queued.state, queued.finished = "cancelled", now()
+                queued.message = "cancelled before it started"
+                shutil.rmtree(self.folder / job_id / "out", ignore_errors=True)
+                self._write(queued)
+                self._ended.pop(job_id, threading.Event()).set()
+                return queued
             self._cancel.add(job_id)
             proc = self._procs.get(job_id)
         if proc is not None:
-            _terminate(proc)
+            terminate(proc)
         return job
 
     def wait(self, job_id: str, timeout: float | None = None) -> Job:
-        """Block until the job's thread ends (for tests and the command line)."""
+        """Block until the job ends (for tests and the command line)."""
         with self._lock:
-            thread = self._threads.get(job_id)
-        if thread is not None:
-            thread.join(timeout)
+            ended = self._ended.get(job_id)
+        if ended is not None:
+            ended.wait(timeout)
         return self.get(job_id)
 
     def shutdown(self) -> None:
-        """Cancel the running job and wait for it (the server is stopping)."""
+        """Cancel the queued jobs and the running one, and wait for it (the server is
+        stopping)."""
+        for job in reversed(self.active()):
+            self.cancel(job.id)
         job = self.running()
         if job is not None:
-            self.cancel(job.id)
-            self.wait(job.id, _TERM_WAIT_S * 2)
+            self.wait(job.id, TERM_WAIT_S * 2)
 
     def _run(self, job: Job) -> None:
         folder = self.folder / job.id
-        out, progress = folder / "out", folder / "progress.json"
-        code = 0
+        out = folder / "out"
+        code, timed_out = 0, False
+        deadline = time.monotonic() + self.timeout_s
         try:
             with open(folder / "log.txt", "ab") as logf:
                 for k, args in enumerate(job.commands):
                     if job.id in self._cancel:
                         break
-                    words = _STEP_WORDS.get(args[0] if args else "", "working")
-                    job.step = k
-                    job.message = (words if len(job.commands) == 1
-                                   else f"step {k + 1} of {len(job.commands)}: {words}")
-                    progress.unlink(missing_ok=True)
-                    argv = [self.python, "-m", "outfit_cli",
-                            *(a.replace("{out}", str(out)).replace("{progress}", str(progress))
-                              for a in args)]
-                    logf.write(f"$ outfit {' '.join(args)}\n".encode())
-                    logf.flush()
-                    proc = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL, start_new_session=True,
-                                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-                    _lower_priority(proc.pid)
-                    with self._lock:
-                        self._procs[job.id] = proc
-                        job.pid = proc.pid
-                    self._write(job)
-                    if job.id in self._cancel:  # cancelled while it was starting
-                        _terminate(proc)
-                    code = proc.wait()
-                    with self._lock:
-                        self._procs.pop(job.id, None)
-                    if code != 0:
+                    code, timed_out = self._command(job, k, args, logf, deadline)
+                    if code != 0 or timed_out:
                         break
             if job.id in self._cancel:
                 job.state, job.message = "cancelled", "cancelled; nothing was kept"
+            elif timed_out:
+                job.state = "timed_out"
+                job.message = (f"stopped: it ran longer than {_duration(self.timeout_s)}, "
+                               "the limit for a job; nothing was kept")
             elif code != 0:
                 job.state = "failed"
-                job.message = _last_error(folder / "log.txt") or f"a command exited with {code}"
+                job.message = last_error(folder / "log.txt") or f"a command exited with {code}"
             else:
                 self._deliver(job, out)
                 job.state, job.step, job.message = "done", len(job.commands), "finished"
@@ -265,12 +286,49 @@ class JobManager:
             log.exception("job %s failed", job.id)
             job.state, job.message = "failed", f"{type(exc).__name__}: {exc}"
         finally:
-            job.pid, job.finished = None, _now()
+            job.pid, job.finished = None, now()
             if job.state != "done":
                 shutil.rmtree(out, ignore_errors=True)
             self._write(job)
             with self._lock:
                 self._cancel.discard(job.id)
+
+    def _command(self, job: Job, k: int, args: list[str], logf: Any,
+                 deadline: float) -> tuple[int, bool]:
+        """Run the job's ``k``-th command until it ends or ``deadline`` (monotonic) passes:
+        its exit code and whether it was stopped for running too long."""
+        folder = self.folder / job.id
+        out, progress = folder / "out", folder / "progress.json"
+        words = _STEP_WORDS.get(args[0] if args else "", "working")
+        job.step = k
+        job.message = (words if len(job.commands) == 1
+                       else f"step {k + 1} of {len(job.commands)}: {words}")
+        progress.unlink(missing_ok=True)
+        argv = [self.python, "-m", "outfit_cli",
+                *(a.replace("{out}", str(out)).replace("{progress}", str(progress))
+                  for a in args)]
+        logf.write(f"$ outfit {' '.join(args)}\n".encode())
+        logf.flush()
+        proc = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True,
+                                env=child_env())
+        lower_priority(proc.pid)
+        with self._lock:
+            self._procs[job.id] = proc
+            job.pid = proc.pid
+        self._write(job)
+        if job.id in self._cancel:  # cancelled while it was starting
+            terminate(proc)
+        timed_out = False
+        try:
+            code = proc.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            terminate(proc)
+            code = proc.wait()
+        with self._lock:
+            self._procs.pop(job.id, None)
+        return code, timed_out
 
     @staticmethod
     def _deliver(job: Job, out: Path) -> None:
@@ -284,10 +342,16 @@ class JobManager:
         if dest.exists():
             os.replace(dest, old)
         os.replace(out, dest)
+        fsync_dir(dest.parent)
         shutil.rmtree(old, ignore_errors=True)
 
+    def prune(self) -> list[str]:
+        """Remove old finished jobs' folders (see the module's docstring); their ids."""
+        return prune_jobs(self.folder, FINAL_STATES, self.kept, self.days_kept)
+
     def _recover(self) -> None:
-        """Jobs left ``running`` by a server that stopped become ``interrupted``."""
+        """Jobs left ``running`` or ``queued`` by a server that stopped become
+        ``interrupted``."""
         if not self.folder.is_dir():
             return
         for d in self.folder.iterdir():
@@ -295,55 +359,16 @@ class JobManager:
                 job = self._read(d)
             except (OSError, ValueError, TypeError):
                 continue
-            if job.state != "running":
+            if job.state not in ("running", "queued"):
                 continue
-            if job.pid is not None and _is_our_process(job.pid, job.id):
+            if job.pid is not None and is_our_process(job.pid, job.id):
                 try:
                     os.killpg(job.pid, signal.SIGTERM)
                 except OSError:
                     pass
-            job.state, job.pid, job.finished = "interrupted", None, _now()
-            job.message = "the server stopped while this job ran; start it again"
+            job.message = ("the server stopped while this job ran; start it again"
+                           if job.state == "running" else
+                           "the server stopped before this job started; start it again")
+            job.state, job.pid, job.finished = "interrupted", None, now()
             shutil.rmtree(d / "out", ignore_errors=True)
             self._write(job)
-
-
-def _lower_priority(pid: int) -> None:
-    """Jobs yield the CPU to the server's pages (niceness 10, where the platform allows)."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, pid, 10)
-    except (AttributeError, OSError):
-        pass
-
-
-def _terminate(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to the command's process group, SIGKILL if it is still there after a while."""
-    def stop() -> None:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(_TERM_WAIT_S)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (OSError, AttributeError):
-            proc.kill()
-
-    threading.Thread(target=stop, daemon=True).start()
-
-
-def _is_our_process(pid: int, job_id: str) -> bool:
-    """Whether ``pid`` still runs one of this job's commands (its command line names the job's
-    folder), so a recycled pid is never signalled."""
-    try:
-        return job_id in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-    except OSError:
-        return False
-
-
-def _last_error(log_file: Path) -> str:
-    """The last non-empty line of a failed command's output (its error sentence), shortened."""
-    try:
-        lines = [ln.strip() for ln in log_file.read_text(errors="replace").splitlines()]
-    except OSError:
-        return ""
-    lines = [ln for ln in lines if ln and not ln.startswith("$ ")]
-    return lines[-1][:300] if lines else ""

@@ -38,17 +38,40 @@ from usecases.services import ActiveModel, Services, model_key
 __all__ = ["ModelInfo", "ModelNotFoundError", "list_models", "find_model", "activate", "evaluation_dir",
            "read_evaluation", "diagnostics_dir", "read_diagnostics", "start_training",
            "start_evaluation", "start_diagnostics", "read_active_name", "write_active_name",
-           "MODEL_NAME_RE", "compare", "start_job"]
+           "MODEL_NAME_RE", "compare", "start_job", "TRAINING_LIMITS", "check_training_limits",
+           "JobLimitError"]
 
 MODELS_DIR = "models"
 ACTIVE_FILE = "active_model"
+# Names are checked with fullmatch (``$`` after ``re.match`` accepts a trailing newline); the
+# anchors stay for the OpenAPI document, which shows the pattern.
 MODEL_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 EVALUATION_FILES = ("grader.json", "explainer.json")
-_PLOT_NAME = re.compile(r"^[a-z0-9_-]{1,80}\.png$")
+_PLOT_NAME = re.compile(r"[a-z0-9_-]{1,80}\.png")
+# What a training job started from the web may ask for: name -> (lowest, highest).
+TRAINING_LIMITS: dict[str, tuple[int, int]] = {
+    "epochs": (1, defaults.MAX_EPOCHS), "feature_epochs": (0, defaults.MAX_FEATURE_EPOCHS),
+    "image_size": (defaults.MIN_IMAGE_SIZE, defaults.MAX_IMAGE_SIZE)}
 
 
 class ModelNotFoundError(OutfitError):
     """No model folder of that name in the instance."""
+
+
+class JobLimitError(OutfitError):
+    """A job asks for more than a web job may (:data:`TRAINING_LIMITS`)."""
+
+
+def check_training_limits(**values: Any) -> None:
+    """Refuse, naming the range, any of ``epochs``, ``feature_epochs``, ``image_size`` that is
+    not a whole number within :data:`TRAINING_LIMITS`."""
+    for name, value in values.items():
+        lo, hi = TRAINING_LIMITS[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise JobLimitError(
+                f"{name.replace('_', ' ')} must be a whole number from {lo} to {hi} "
+                f"(got {value!r})", hint="these limits keep one job from holding the server "
+                "for days; train bigger models with `outfit train` on the command line")
 
 
 @dataclass(frozen=True)
@@ -93,7 +116,35 @@ def _read_card(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
         card = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         return None, f"card.json cannot be read: {exc}"
-    return (card, None) if isinstance(card, dict) else (None, "card.json is not an object")
+    if not isinstance(card, dict):
+        return None, "card.json is not an object"
+    problem = _card_problem(card)
+    return (None, problem) if problem else (card, None)
+
+
+# The card's fields the app reads, and their JSON types (a parent before its children).
+_CARD_TYPES: dict[tuple[str, ...], tuple[type, ...]] = {
+    ("what",): (str,), ("created",): (str,), ("train_seconds",): (int, float), ("log",): (list,),
+    ("metrics",): (dict,), ("metrics", "valid_auc"): (int, float),
+    ("metrics", "valid_fitb"): (int, float), ("data",): (dict,), ("data", "root"): (str,),
+    ("data", "name"): (str,), ("data", "train"): (dict,), ("data", "train", "outfits"): (int,),
+    ("config",): (dict,), ("config", "arch"): (str,), ("config", "backbone"): (str,),
+    ("config", "image_size"): (int,)}
+
+
+def _card_problem(card: dict[str, Any]) -> str | None:
+    """Why a card that parses cannot be shown (a field the app reads has the wrong type), or
+    None: such a card is refused with that sentence, as a truncated one is."""
+    for keys, types in _CARD_TYPES.items():
+        value: Any = card
+        for k in keys:
+            value = value.get(k) if isinstance(value, dict) else None
+        if value is not None and (isinstance(value, bool) or not isinstance(value, types)):
+            what = {str: "text", int: "a number", dict: "an object", list: "a list"}[types[0]]
+            return f"card.json is damaged: {'.'.join(keys)} is not {what}"
+    if not all(isinstance(e, dict) for e in card.get("log") or []):
+        return "card.json is damaged: its log holds something other than objects"
+    return None
 
 
 def list_models(home: Path) -> list[ModelInfo]:
@@ -132,7 +183,7 @@ def read_active_name(home: Path) -> str | None:
         name = (Path(home) / ACTIVE_FILE).read_text(encoding="utf-8").strip()
     except OSError:
         return None
-    return name if MODEL_NAME_RE.match(name) else None
+    return name if MODEL_NAME_RE.fullmatch(name) else None
 
 
 def write_active_name(home: Path, name: str) -> None:
@@ -171,7 +222,7 @@ def read_evaluation(home: Path, model: ModelInfo, dataset: DatasetInfo) -> dict[
     grader = next(iter(doc["models"].values()))
     grader = {k: v for k, v in grader.items() if k != "per_category"}
     explainer = _json(folder / "explainer.json")
-    plots = sorted(p.name for p in folder.glob("*.png") if _PLOT_NAME.match(p.name))
+    plots = sorted(p.name for p in folder.glob("*.png") if _PLOT_NAME.fullmatch(p.name))
     return {"grader": grader, "explainer": _explainer_summary(explainer), "plots": plots,
             "created": _iso((folder / "grader.json").stat().st_mtime)}
 
@@ -202,7 +253,7 @@ def _explainer_summary(report: Any) -> dict[str, Any] | None:
 
 def plot_path(home: Path, model: ModelInfo, dataset: DatasetInfo, name: str) -> Path:
     """An evaluation PNG, by a name checked against the plot-name pattern."""
-    if not _PLOT_NAME.match(name):
+    if not _PLOT_NAME.fullmatch(name):
         raise ModelNotFoundError(f"no plot {name!r}", hint="plot names come from the evaluation")
     path = evaluation_dir(home, model, dataset) / name
     if not path.is_file():
@@ -261,7 +312,7 @@ def read_diagnostics(home: Path, model: ModelInfo) -> dict[str, Any] | None:
     if not isinstance(index, dict) or not isinstance(index.get("images"), list):
         return None
     index["images"] = [im for im in index["images"] if isinstance(im, dict)
-                       and _PLOT_NAME.match(str(im.get("file", "")))]
+                       and _PLOT_NAME.fullmatch(str(im.get("file", "")))]
     return index
 
 
@@ -277,8 +328,10 @@ def diagnostic_path(home: Path, model: ModelInfo, name: str) -> Path:
 def start_training(jobs: JobManager, home: Path, dataset: DatasetInfo, name: str, *,
                    epochs: int = defaults.EPOCHS, feature_epochs: int = defaults.FEATURE_EPOCHS,
                    image_size: int = defaults.IMAGE_SIZE, seed: int = defaults.SEED) -> Job:
-    """Train a model on ``dataset`` into ``<home>/models/<name>`` (a new name) as a job."""
-    if not MODEL_NAME_RE.match(name or ""):
+    """Train a model on ``dataset`` into ``<home>/models/<name>`` (a new name) as a job;
+    epochs, feature epochs and image size within :data:`TRAINING_LIMITS`."""
+    check_training_limits(epochs=epochs, feature_epochs=feature_epochs, image_size=image_size)
+    if not MODEL_NAME_RE.fullmatch(name or ""):
         raise DatasetError(f"{name!r} is not a usable model name",
                            hint="use 1 to 64 letters, digits, dots, dashes or underscores, "
                                 "starting with a letter or digit")
@@ -320,6 +373,9 @@ def start_job(svc: Services, body: dict[str, Any]) -> Job:
     """Start the job ``body`` asks for (as the models page's forms and the API give it: ``kind``
     train, evaluate or diagnose, ``dataset`` an id or a path under a data root, and the model,
     name, epochs, feature epochs, image size or outfits that kind takes)."""
+    if body["kind"] == "train":  # the limits first: they need no disk
+        check_training_limits(epochs=body["epochs"], feature_epochs=body["feature_epochs"],
+                              image_size=body["image_size"])
     dataset = resolve_dataset(svc.data_roots, body["dataset"])
     if body["kind"] == "train":
         return start_training(svc.jobs, svc.home, dataset, body["name"], epochs=body["epochs"],

@@ -60,6 +60,7 @@ from flask import (
     url_for,
 )
 
+from outfit.config import PASSWORD_ENV
 from outfit.errors import OutfitError
 from webapp.errors_http import API_PREFIX, ApiError, error_payload
 from webapp.pages.wears import safe_next
@@ -68,7 +69,6 @@ from webapp.sessions import Sessions, Throttle
 __all__ = ["AccessError", "Throttle", "access_config", "bp", "hash_password", "init_access",
            "is_loopback", "read_password", "PASSWORD_ENV", "OPEN_ENDPOINTS"]
 
-PASSWORD_ENV = "OUTFIT_PASSWORD"
 OPEN_ENDPOINTS = frozenset({"static", "access.login"})
 SESSION_KEY = "access"
 SESSION_ID_KEY = "sid"

@@ -31,7 +31,7 @@ from outfit.errors import (
 )
 from usecases.datasets import DatasetError
 from usecases.jobs import JobBusyError, JobNotFoundError
-from usecases.manage_models import ModelNotFoundError
+from usecases.manage_models import JobLimitError, ModelNotFoundError
 
 __all__ = ["ApiError", "describe", "error_payload", "register_error_handlers", "API_PREFIX"]
 
@@ -124,6 +124,8 @@ def _from_outfit(exc: OutfitError) -> ApiError:
         return ApiError(409, "busy", exc.message, hint)
     if isinstance(exc, DatasetError):
         return ApiError(422, "bad_dataset", exc.message, hint)
+    if isinstance(exc, JobLimitError):
+        return ApiError(422, "out_of_range", exc.message, hint)
     if isinstance(exc, DuplicatePhotoError):
         return ApiError(409, "duplicate_photo", exc.message, hint, existing_id=exc.existing_id)
     if isinstance(exc, ImageError):

@@ -40,6 +40,7 @@ from pathlib import Path
 
 from outfit.errors import DataError
 
+from ..fileio import atomic_write_text
 from .attributes import CLASHES, COLORS, FORMALITIES, NEUTRALS, PATTERN_WORDS, PATTERNS, SEASONS
 from .kinds import KIND_BY_NAME, KINDS, STYLE_CATEGORY_IDS
 from .questions import SplitQuestions, make_questions
@@ -87,7 +88,7 @@ def _prepare(out: Path) -> None:
         for old in (out / "images").glob("*.jpg"):
             old.unlink()
     (out / "nondisjoint").mkdir(parents=True, exist_ok=True)
-    (out / _MARKER).write_text(GENERATOR + "\n")
+    atomic_write_text(out / _MARKER, GENERATOR + "\n")
 
 
 def _metadata(catalogue: Catalogue) -> dict[str, dict]:
@@ -121,7 +122,7 @@ def _split(n: int, rng: random.Random) -> dict[str, list[int]]:
 
 
 def _dump(path: Path, obj, indent: int | None = 4) -> None:
-    path.write_text(json.dumps(obj, indent=indent, ensure_ascii=True) + "\n")
+    atomic_write_text(path, json.dumps(obj, indent=indent, ensure_ascii=True) + "\n")
 
 
 def write_split(out: Path, split: str, chosen: list[tuple[str, list[str]]],
@@ -133,8 +134,8 @@ def write_split(out: Path, split: str, chosen: list[tuple[str, list[str]]],
           [{"items": [{"item_id": i, "index": k} for k, i in enumerate(ids, start=1)],
             "set_id": sid} for sid, ids in chosen])
     qs = make_questions(chosen, items, rng)
-    (out / "nondisjoint" / f"compatibility_{split}.txt").write_text(
-        "".join(line + "\n" for line in qs.compatibility))
+    atomic_write_text(out / "nondisjoint" / f"compatibility_{split}.txt",
+                      "".join(line + "\n" for line in qs.compatibility))
     _dump(out / "nondisjoint" / f"fill_in_blank_{split}.json", qs.fitb)
     return qs
 
@@ -186,9 +187,9 @@ def generate_world(out_dir: str | Path, *, n_outfits: int = 2000, seed: int = 0,
 
     _say(progress, "writing outfits and questions")
     _dump(out / "polyvore_item_metadata.json", _metadata(catalogue), indent=None)
-    (out / "categories.csv").write_text(
-        "".join(f"{STYLE_CATEGORY_IDS[s.name]},{s.name},{k.semantic_category}\n"
-                for k in KINDS for s in k.styles))
+    atomic_write_text(out / "categories.csv",
+                      "".join(f"{STYLE_CATEGORY_IDS[s.name]},{s.name},{k.semantic_category}\n"
+                              for k in KINDS for s in k.styles))
     truth_file, counts, skipped = _write_splits(out, outfits, items, seed)
     _write_ground_truth(out, truth_file)
 

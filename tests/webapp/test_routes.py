@@ -45,7 +45,7 @@ ERROR_PAGE = b'class="error-page"'
 UNKNOWN = "{missing}&#39; in the closet"  # a page's sentence about an unknown item
 CSRF_ON = {"WTF_CSRF_ENABLED": True}
 SMALL = {"MAX_CONTENT_LENGTH": 4096}  # bytes
-LONG_TRAINING = {"epochs": 500, "feature_epochs": 1, "image_size": 32}  # cancelled at once
+LONG_TRAINING = {"epochs": 200, "feature_epochs": 1, "image_size": 32}  # cancelled at once
 
 
 def _photo(k: int, size: tuple[int, int] = (48, 48)) -> bytes:
@@ -234,13 +234,11 @@ def thumbs_up_then_export(w: World) -> Any:
 
 
 def stop_jobs(w: World) -> None:
-    """Cancel the running job through the API and wait until it no longer runs."""
+    """Cancel the queued jobs and the running one through the API and wait until none runs."""
     jobs = w.app.extensions["outfit"].jobs
-    job = jobs.running()
-    if job is None:
-        return
-    assert w.client.post(f"{API}/jobs/{job.id}/cancel").status_code == 200
-    assert jobs.wait(job.id, timeout=60).state != "running"
+    for job in reversed(jobs.active()):
+        assert w.client.post(f"{API}/jobs/{job.id}/cancel").status_code == 200
+        assert jobs.wait(job.id, timeout=60).state not in ("running", "queued")
 
 
 def start_training(w: World) -> Any:
@@ -252,14 +250,17 @@ def start_training(w: World) -> Any:
         stop_jobs(w)
 
 
-def second_job(w: World) -> Any:
-    """A job asked for while a training job runs: 409 busy."""
+def job_over_the_queue(w: World) -> Any:
+    """A job asked for while a training job runs and the queue is full: 409 busy."""
+    ds = w.names["ds"]
     try:
-        first = w.client.post(f"{API}/jobs", json={"kind": "train", "dataset": w.names["ds"],
-                                                   "name": "fresh", **LONG_TRAINING})
-        assert first.status_code == 202, first.json
-        return w.client.post(f"{API}/jobs", json={"kind": "evaluate", "dataset": w.names["ds"],
-                                                  "model": "tiny"})
+        for body in ({"kind": "train", "name": "fresh", **LONG_TRAINING},
+                     {"kind": "evaluate", "model": "tiny"}, {"kind": "diagnose", "model": "tiny"},
+                     {"kind": "evaluate", "model": "twin"}):
+            r = w.client.post(f"{API}/jobs", json={"dataset": ds, **body})
+            assert r.status_code == 202, r.json
+        return w.client.post(f"{API}/jobs", json={"kind": "diagnose", "dataset": ds,
+                                                  "model": "twin"})
     finally:
         stop_jobs(w)
 
@@ -471,7 +472,7 @@ API_CASES = [
     case("POST", f"{API}/jobs", 404, kw={"json": {"kind": "evaluate", "dataset": "{ds}",
                                                   "model": "nope"}},
          world="models", code="not_found"),
-    case("POST", f"{API}/jobs", 409, send=second_job, world="models", code="busy"),
+    case("POST", f"{API}/jobs", 409, send=job_over_the_queue, world="models", code="busy"),
     case("POST", f"{API}/jobs", 422, kw={"json": {"kind": "train", "dataset": "{ds}",
                                                   "name": "tiny"}},
          world="models", code="bad_dataset", note="name taken"),

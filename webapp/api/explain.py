@@ -25,7 +25,7 @@ from usecases.explain_outfit import (
     pixel_methods,
 )
 from webapp.api.blueprint import ApiBlueprint
-from webapp.api.schemas import ErrorSchema
+from webapp.api.schemas import ErrorSchema, WholeMatch
 from webapp.converters import ITEM_ID_PATTERN
 from webapp.services import services
 
@@ -34,7 +34,7 @@ __all__ = ["blp"]
 blp = ApiBlueprint("explain", __name__, url_prefix="/api/v1",
                    description="Scores of outfits and why: attributions, sentences, swaps, heat maps.")
 
-_ID = fields.String(validate=validate.Regexp(f"^{ITEM_ID_PATTERN}$", error="not an item id"))
+_ID = fields.String(validate=WholeMatch(f"^{ITEM_ID_PATTERN}$", error="not an item id"))
 _OPT_NUM = {"allow_none": True}
 
 

@@ -120,13 +120,9 @@ def patch_item(changes: dict[str, Any], item_id: str) -> dict[str, Any]:
     the season and formality the recommender's filters read (null clears one: unknown) and set
     or clear the in-the-wash flag."""
     store = services().store
-    in_wash = changes.pop("in_wash", None)
-    record = store.get(item_id)
-    if changes:
-        record = store.update_tags(item_id, **changes)
-    if in_wash is not None:
-        record = store.set_in_wash(item_id, in_wash)
-    return item_json(record)
+    if not changes:
+        return item_json(store.get(item_id))
+    return item_json(store.update_tags(item_id, **changes))  # one transaction: all or nothing
 
 
 @blp.route("/items/<item_id:item_id>", methods=["DELETE"])

@@ -16,6 +16,7 @@ from outfit import defaults
 from usecases.datasets import list_datasets, resolve_dataset
 from usecases.manage_models import (
     MODEL_NAME_RE,
+    TRAINING_LIMITS,
     activate,
     compare,
     find_model,
@@ -27,7 +28,7 @@ from usecases.manage_models import (
 )
 from usecases.services import Services
 from webapp.api.blueprint import ApiBlueprint
-from webapp.api.schemas import ErrorSchema, JsonInteger
+from webapp.api.schemas import ErrorSchema, JsonInteger, WholeMatch
 from webapp.services import services
 
 __all__ = ["blp", "model_json", "job_json"]
@@ -35,7 +36,14 @@ __all__ = ["blp", "model_json", "job_json"]
 blp = ApiBlueprint("models", __name__, url_prefix="/api/v1",
                    description="Models, datasets, evaluations and training jobs.")
 
-_NAME = validate.Regexp(MODEL_NAME_RE, error="not a model name (letters, digits, . _ -)")
+_NAME = WholeMatch(MODEL_NAME_RE, error="not a model name (1 to 64 letters, digits, . _ -)")
+
+
+def _limit(name: str) -> validate.Range:
+    """The range a web training job's ``name`` must lie in (:data:`TRAINING_LIMITS`)."""
+    lo, hi = TRAINING_LIMITS[name]
+    return validate.Range(min=lo, max=hi, error="Must be from {min} to {max}: the limit for a "
+                                                "job started from the web.")
 
 
 class ModelSchema(ma.Schema):
@@ -136,7 +144,7 @@ class JobSchema(ma.Schema):
     kind = fields.String(required=True, metadata={"description": "train, evaluate or diagnose"})
     title = fields.String(required=True)
     state = fields.String(required=True, metadata={
-        "description": "running, done, failed, cancelled or interrupted"})
+        "description": "queued, running, done, failed, cancelled, interrupted or timed_out"})
     step = fields.Integer(required=True)
     steps = fields.Integer(required=True)
     fraction = fields.Float(required=True, metadata={"description": "0 to 1"})
@@ -164,10 +172,10 @@ class JobRequestSchema(ma.Schema):
         "description": "evaluate, diagnose: the model's name"})
     name = fields.String(load_default=None, validate=_NAME, metadata={
         "description": "train: the new model's name"})
-    epochs = JsonInteger(load_default=defaults.EPOCHS, validate=validate.Range(min=1, max=500))
+    epochs = JsonInteger(load_default=defaults.EPOCHS, validate=_limit("epochs"))
     feature_epochs = JsonInteger(load_default=defaults.FEATURE_EPOCHS,
-                                 validate=validate.Range(min=0, max=500))
-    image_size = JsonInteger(load_default=defaults.IMAGE_SIZE, validate=validate.Range(min=16, max=512))
+                                 validate=_limit("feature_epochs"))
+    image_size = JsonInteger(load_default=defaults.IMAGE_SIZE, validate=_limit("image_size"))
     max_outfits = JsonInteger(load_default=100, validate=validate.Range(min=1, max=5000),
                                  metadata={"description": "evaluate: outfits per explainer check"})
 
@@ -291,18 +299,22 @@ def get_jobs() -> dict[str, Any]:
 
 @blp.route("/jobs", methods=["POST"])
 @blp.arguments(JobRequestSchema)
-@blp.response(202, JobSchema, description="The job started; follow it at /jobs/{id}")
+@blp.response(202, JobSchema, description=(
+    "The job started, or waits its turn (state queued); follow it at /jobs/{id}"))
 @blp.alt_response(400, schema=ErrorSchema,
                   description="The body is not valid JSON, or the CSRF token is missing or wrong")
 @blp.alt_response(404, schema=ErrorSchema, description="No such model")
-@blp.alt_response(409, schema=ErrorSchema, description="Another job is running")
+@blp.alt_response(409, schema=ErrorSchema, description=(
+    f"The job queue is full (one job runs, at most {defaults.JOB_QUEUE} wait), or a job making "
+    "the same thing is queued or running"))
 @blp.alt_response(422, schema=ErrorSchema, description=(
     "A value is not valid, the dataset is not one the server may read, or the new model's "
     "name is taken"))
 def create_job(body: dict[str, Any]) -> dict[str, Any]:
     """Train a model (``kind: train``, ``name``, ``dataset``, epochs), evaluate one
     (``evaluate``, ``model``, ``dataset``) or draw its diagnostics (``diagnose``) in the
-    background. One job runs at a time."""
+    background. One job runs at a time; a few more wait their turn (``queued``). A job that runs
+    longer than the server's limit is stopped (``timed_out``)."""
     svc = services()
     return job_json(svc, start_job(svc, body))
 

@@ -26,7 +26,7 @@ from usecases.recommend_outfits import (
 )
 from webapp.api.blueprint import ApiBlueprint
 from webapp.api.explain import OutfitItemSchema
-from webapp.api.schemas import ErrorSchema, JsonFloat, JsonInteger
+from webapp.api.schemas import ErrorSchema, JsonFloat, JsonInteger, WholeMatch
 from webapp.converters import ITEM_ID_PATTERN
 from webapp.pages.builder import with_builder_links
 from webapp.services import services
@@ -36,7 +36,7 @@ __all__ = ["blp", "RecommendRequestSchema", "RecommendationsSchema"]
 blp = ApiBlueprint("recommend", __name__, url_prefix="/api/v1",
                    description="Outfit recommendations: top-k outfits of the closet, with a reason.")
 
-_ID = fields.String(validate=validate.Regexp(f"^{ITEM_ID_PATTERN}$", error="not an item id"))
+_ID = fields.String(validate=WholeMatch(f"^{ITEM_ID_PATTERN}$", error="not an item id"))
 _K = fields.Integer(load_default=DEFAULT_K, validate=validate.Range(min=1, max=MAX_K),
                     metadata={"description": "How many outfits"})
 

@@ -14,7 +14,7 @@ from marshmallow import fields, validate
 from closet.records import ItemRecord
 from outfit.vocab import FORMALITIES, SEASONS, SEMANTIC_CATEGORIES, SLOTS
 
-__all__ = ["JsonInteger", "JsonFloat", "JsonBoolean",
+__all__ = ["JsonInteger", "JsonFloat", "JsonBoolean", "WholeMatch",
            "ErrorSchema", "ErrorBodySchema", "ItemSchema", "ItemListQuery", "ItemListSchema",
            "ItemPatchSchema", "UploadFilesSchema", "UploadResultSchema", "UploadListSchema",
            "UploadFailedSchema",
@@ -27,6 +27,17 @@ _SEASON_DOC = {"description": "The season the item is worn in (null: unknown); t
                               "recommender's season filter reads it"}
 _FORMALITY_DOC = {"description": "How formal the item is (null: unknown); the recommender's "
                                  "occasion filter reads it"}
+
+
+class WholeMatch(validate.Regexp):
+    """:class:`marshmallow.validate.Regexp` on the whole value: marshmallow's uses ``re.match``,
+    where ``$`` accepts a trailing newline (``"tiny\\n"`` would pass ``^[a-z]+$``). The pattern
+    is shown as it is in the OpenAPI document."""
+
+    def __call__(self, value: Any) -> Any:
+        if not isinstance(value, str) or self.regex.fullmatch(value) is None:
+            raise ma.ValidationError(self._format_error(value))
+        return value
 
 
 class JsonInteger(fields.Integer):

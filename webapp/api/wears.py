@@ -23,7 +23,7 @@ from usecases.wear_log import (
     wear_rows,
 )
 from webapp.api.blueprint import ApiBlueprint
-from webapp.api.schemas import MAX_LIMIT, ErrorSchema, ItemSchema, JsonBoolean, item_json
+from webapp.api.schemas import MAX_LIMIT, ErrorSchema, ItemSchema, JsonBoolean, WholeMatch, item_json
 from webapp.converters import ITEM_ID_PATTERN
 from webapp.services import services
 
@@ -32,7 +32,7 @@ __all__ = ["blp"]
 blp = ApiBlueprint("wears", __name__, url_prefix="/api/v1",
                    description="The wear log and the thumbs up and down on outfits.")
 
-_ID = fields.String(validate=validate.Regexp(f"^{ITEM_ID_PATTERN}$", error="not an item id"))
+_ID = fields.String(validate=WholeMatch(f"^{ITEM_ID_PATTERN}$", error="not an item id"))
 _ITEMS = fields.List(_ID, required=True, validate=validate.Length(min=1, max=MAX_OUTFIT_ITEMS),
                      metadata={"description": "The items of the outfit (ids)"})
 

@@ -47,11 +47,17 @@ def _dataset(svc: Services, datasets: list[DatasetInfo]) -> DatasetInfo | None:
     return datasets[0] if datasets else None
 
 
-def _int(name: str, default: int, lo: int, hi: int) -> int:
-    try:
-        return max(lo, min(hi, int(request.form.get(name, default))))
-    except ValueError:
+def _int(name: str, default: int) -> int:
+    """A whole number of the form (``default`` when left empty); its range is checked where
+    the job starts (:func:`usecases.manage_models.check_training_limits`), never clamped."""
+    value = request.form.get(name, "").strip()
+    if not value:
         return default
+    try:
+        return int(value)
+    except ValueError:
+        raise OutfitError(f"{name.replace('_', ' ')} must be a whole number (got {value[:20]!r})",
+                          hint="type digits only") from None
 
 
 @bp.get("/models")
@@ -67,7 +73,8 @@ def index() -> str:
     running = next((j for j in jobs if j["state"] == "running"), None)
     return render_template("models.html", rows=rows, datasets=datasets, dataset=dataset,
                            jobs=jobs, running=running, model_status=svc.model.status(),
-                           roots=svc.data_roots, default_name=_free_name(svc))
+                           roots=svc.data_roots, default_name=_free_name(svc),
+                           busy=svc.jobs.full())
 
 
 def _free_name(svc: Services) -> str:
@@ -89,7 +96,8 @@ def model(name: str) -> str:
     return render_template("model.html", info=info, m=model_json(svc, info), card=info.card or {},
                            datasets=datasets, dataset=dataset, evaluation=evaluation,
                            diagnostics=read_diagnostics(svc.home, info),
-                           running=job_json(svc, running) if running else None)
+                           running=job_json(svc, running) if running else None,
+                           busy=svc.jobs.full())
 
 
 @bp.get("/models/compare")
@@ -107,7 +115,7 @@ def compare_page() -> str | Response:
     running = svc.jobs.running()
     return render_template("compare.html", a=a, b=b, ma=model_json(svc, a), mb=model_json(svc, b),
                            ea=ea, eb=eb, rows=compare(ea, eb), dataset=dataset,
-                           datasets=datasets,
+                           datasets=datasets, busy=svc.jobs.full(),
                            running=job_json(svc, running) if running else None)
 
 
@@ -134,23 +142,27 @@ def activate_model(name: str) -> Response:
 def start() -> Response:
     """Start a job from one of the page's forms (train, evaluate, diagnose)."""
     svc = services()
-    body: dict[str, Any] = {
-        "kind": request.form.get("kind", ""), "dataset": request.form.get("dataset", ""),
-        "model": request.form.get("model") or None, "name": request.form.get("name") or None,
-        "epochs": _int("epochs", defaults.EPOCHS, 1, 500),
-        "feature_epochs": _int("feature_epochs", defaults.FEATURE_EPOCHS, 0, 500),
-        "image_size": _int("image_size", defaults.IMAGE_SIZE, 16, 512), "max_outfits": 100}
-    if body["kind"] not in ("train", "evaluate", "diagnose"):
+    kind = request.form.get("kind", "")
+    if kind not in ("train", "evaluate", "diagnose"):
         flash("Unknown kind of job.", "error")
         return _back(url_for(".index"))
     try:
+        body: dict[str, Any] = {
+            "kind": kind, "dataset": request.form.get("dataset", ""),
+            "model": request.form.get("model") or None, "name": request.form.get("name") or None,
+            "epochs": _int("epochs", defaults.EPOCHS),
+            "feature_epochs": _int("feature_epochs", defaults.FEATURE_EPOCHS),
+            "image_size": _int("image_size", defaults.IMAGE_SIZE), "max_outfits": 100}
         if body["kind"] == "train" and not body["name"]:
             raise OutfitError("the new model needs a name", hint="type a name such as model-2")
         job = start_job(svc, body)
     except OutfitError as exc:
         flash(f"Not started: {exc.message}" + (f" ({exc.hint})" if exc.hint else ""), "error")
         return _back(url_for(".index"))
-    flash(f"Started: {job.title}. It runs in the background; this page follows it.", "ok")
+    if job.state == "queued":
+        flash(f"Queued: {job.title}. It starts when the jobs before it have finished.", "ok")
+    else:
+        flash(f"Started: {job.title}. It runs in the background; this page follows it.", "ok")
     return _back(url_for(".index"))
 
 
