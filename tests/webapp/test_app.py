@@ -125,7 +125,10 @@ def test_upload_form_without_javascript(client, photo, store):
     r = client.post("/upload", data=data, content_type=MULTI)
     assert r.status_code == 200
     html = r.get_data(as_text=True)
-    assert "shirt.jpg: added" in html and "note.jpg: refused" in html
+    assert re.search(r'"status-ok"><span class="file">shirt.jpg</span>: <span class="state">'
+                     r'<a href="/items/\w+">added', html)
+    assert '"status-error"><span class="file">note.jpg</span>: <span class="state">refused: ' \
+        'not a JPEG' in html
     assert "1 of 2 photos added." in html and 'href="/"' in html
     assert store.count() == 1
     item_id = store.list()[0].id

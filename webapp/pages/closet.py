@@ -103,11 +103,11 @@ def upload_post() -> Response | tuple[str, int]:
     for r in add_uploads(services(), files):
         if r["ok"]:
             note = tag_note(r["item"].to_dict()) if r.get("tagging") == "tagged" else r["tagging"]
-            results.append({"ok": True, "text": f"{r['file']}: added ({note}).",
+            results.append({"ok": True, "file": r["file"], "state": f"added ({note})",
                             "item_id": r["item"].id})
         else:
-            results.append({"ok": False, "text": f"{r['file']}: refused: "
-                                                 f"{r['error']['message']}"})
+            message = r["error"]["message"].removeprefix(f"{r['file']}: ")
+            results.append({"ok": False, "file": r["file"], "state": f"refused: {message}"})
     added = sum(r["ok"] for r in results)
     return render_template("upload.html", model_status=services().model.status(),
                            results=results, added=added), 200
