@@ -102,10 +102,8 @@ class Store:
         self.db_path = self.folder / DB_NAME
         self.photos_dir = self.folder / PHOTOS
         self.thumbs_dir = self.folder / THUMBS
-        self.max_pixels = max_pixels
-        self.max_upload_bytes = max_upload_bytes
-        self.photo_max_side = photo_max_side
-        self.busy_timeout_s = busy_timeout_s
+        self.max_pixels, self.max_upload_bytes = max_pixels, max_upload_bytes
+        self.photo_max_side, self.busy_timeout_s = photo_max_side, busy_timeout_s
         for d in (self.folder, self.photos_dir, self.thumbs_dir):  # private when made here
             d.mkdir(mode=0o700, parents=True, exist_ok=True)
         upgrade_database(self.db_path, self.busy_timeout_s)
