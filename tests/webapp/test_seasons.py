@@ -197,7 +197,13 @@ def test_export_and_import_carry_season_and_formality(small_closet, tmp_path):
     assert set(other.import_zip(store.export_zip(tmp_path / "c.zip").path).added) == set(ids)
     got = other.get(ids[0])
     assert (got.season, got.formality) == ("summer", "smart")
-    assert got.to_dict() == store.get(ids[0]).to_dict()
+    assert _as_imported(got.to_dict()) == _as_imported(store.get(ids[0]).to_dict())
+
+
+def _as_imported(item: dict) -> dict:
+    """An item's fields that travel in an archive: all but ``sha256``, the checksum of the photo
+    as re-encoded by the closet that stores it (``source_sha256`` and the id travel)."""
+    return {k: v for k, v in item.items() if k != "sha256"}
 
 
 def _old_archive(store: Store, tmp_path: Path, edit_db=None) -> Path:
@@ -231,8 +237,8 @@ def test_an_archive_of_the_previous_version_still_imports(small_closet, tmp_path
     report = other.import_zip(archive)
     assert set(report.added) == set(ids) and (report.wears_added, report.feedback_added) == (1, 1)
     for i in ids:
-        assert other.get(i).to_dict() == {**store.get(i).to_dict(), "season": None,
-                                          "formality": None}
+        assert _as_imported(other.get(i).to_dict()) == {
+            **_as_imported(store.get(i).to_dict()), "season": None, "formality": None}
     assert other.update_tags(ids[0], formality="casual").formality == "casual"
 
 
