@@ -13,7 +13,7 @@ import pytest
 import torch
 from explain_kit import ITEMS, _model, _net, _reference, _table
 
-from explain import attribute, get_method
+from explain import attribute, get_method, reasons
 from explain.attribution import OutfitInput
 from explain.clash import PAIR_CLASH, pair_clash
 from explain.methods.pairs import main_effects, pair_weights
@@ -207,3 +207,28 @@ def test_weight_arrays_are_cached_and_read_only():
     assert pair_weights(4)[0] is item and item.shape == (4, 16) and pair.shape == (4, 4, 16)
     with pytest.raises(ValueError):
         item[0, 0] = 1.0
+
+
+def test_the_pair_reading_and_the_rule_of_thumb_name_the_kits_planted_clash():
+    """The kit's clash grader (two striped items punished together): shapley-pairs names the
+    same two items as the rule of thumb does on shapley-items, through a negative pair, and
+    the reasons name both; the other pairs hardly interact."""
+    from explain_kit import Clash
+
+    grader = Clash(LAYOUT)
+    g = torch.Generator().manual_seed(0)
+    feats = 0.3 * torch.rand(len(ITEMS), LAYOUT.dim, generator=g)
+    feats[:, grader.p] = 0.0
+    feats[0, grader.p], feats[1, grader.p] = 3.0, 2.5
+    model, table, ref = _model(grader), _table(feats), _reference(LAYOUT.dim)
+    pairs = attribute(ITEMS, model, "shapley-pairs", features=table, reference=ref)
+    rule = attribute(ITEMS, model, "shapley-items", features=table, reference=ref)
+    assert set(pairs.clash.items) == set(rule.clash.items) == {0, 1}
+    assert pairs.clash.first == pairs.most_harmful_item() == rule.clash.first
+    assert pairs.clash.pair == pytest.approx(-4.0 * 3.0 * 2.5, rel=1e-5)  # the planted term
+    others = pairs.pairs.copy()
+    others[0, 1] = others[1, 0] = 0.0
+    assert np.abs(others).max() < 1e-4
+    assert np.allclose(pairs.item_totals, rule.item_totals, atol=1e-4)
+    first = reasons(pairs)[0]
+    assert "striped shirt" in first and "skirt" in first and "clash" in first, first
