@@ -232,3 +232,5 @@ def test_the_pair_reading_and_the_rule_of_thumb_name_the_kits_planted_clash():
     assert np.allclose(pairs.item_totals, rule.item_totals, atol=1e-4)
     first = reasons(pairs)[0]
     assert "striped shirt" in first and "skirt" in first and "clash" in first, first
+    assert "(-30.0 points as a pair)" in first, first
+    assert "as a pair" not in reasons(rule)[0]
