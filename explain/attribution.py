@@ -29,7 +29,7 @@ from outfit.errors import OutfitError
 from outfit.registry import Registry
 from outfit.vocab import SLOTS
 
-from .clash import Clash, find_clash
+from .clash import Clash, find_clash, pair_clash
 from .reference import FeatureReference, feature_reference
 
 __all__ = ["Attribution", "MethodResult", "OutfitInput", "attribute", "register_method",
@@ -140,7 +140,8 @@ class MethodResult:
     """What a method returns: ``values (n, G)`` (None when it attributes whole items only),
     ``items (n,)`` per-item totals, the baseline it compared with, the logit of that baseline
     and the completeness error (sum of the attributions minus the logit difference they
-    explain), where the method defines them."""
+    explain), where the method defines them; ``pairs (n, n)``, a symmetric matrix of the items'
+    pair interactions, for a method that has them (``shapley-pairs``)."""
 
     values: torch.Tensor | None
     items: torch.Tensor
@@ -148,6 +149,7 @@ class MethodResult:
     reference_logit: float | None = None
     completeness_error: float | None = None
     options: dict = field(default_factory=dict)
+    pairs: torch.Tensor | None = None
 
 
 Method = Callable[..., MethodResult]
@@ -172,7 +174,9 @@ class Attribution:
     outfit; ``baseline`` what the method compared with; ``reference_logit`` the logit of that
     baseline and ``completeness_error`` = sum of item totals - (logit - reference_logit), where
     the method defines them; ``clash``: the two items that pull the score down together, when
-    the most harmful one shares its blame (:mod:`explain.clash`)."""
+    the most harmful one shares its blame (:mod:`explain.clash`); ``pairs (n_items, n_items)``:
+    the items' pair interactions in logit points (symmetric, 0 on the diagonal; negative: the
+    two clash) for a method that has them (``shapley-pairs``), else None."""
 
     method: str
     items: tuple[Item, ...]
@@ -187,6 +191,7 @@ class Attribution:
     reference_source: str
     options: dict
     clash: Clash | None = None
+    pairs: np.ndarray | None = None
 
     @property
     def item_ids(self) -> tuple[str, ...]:
@@ -233,7 +238,9 @@ class Attribution:
                 "reference_logit": num(self.reference_logit),
                 "completeness_error": num(self.completeness_error),
                 "reference_source": self.reference_source, "options": dict(self.options),
-                "clash": None if self.clash is None else self.clash.to_dict()}
+                "clash": None if self.clash is None else self.clash.to_dict(),
+                "pairs": None if self.pairs is None
+                else [[num(v) for v in row] for row in self.pairs.tolist()]}
 
     def table_text(self) -> str:
         """The items x groups table as text (logit points; "-" where not split by group)."""
@@ -301,11 +308,14 @@ def attribute(outfit: Outfit | Sequence[Item], model: GraderModel,
     values = (np.full((n, g), np.nan) if result.values is None
               else result.values.detach().double().cpu().numpy())
     totals = result.items.detach().double().cpu().numpy()
+    pairs = None if result.pairs is None else result.pairs.detach().double().cpu().numpy()
     with torch.no_grad():
-        clash = find_clash(inp, values, totals)
+        clash = (find_clash(inp, values, totals) if pairs is None
+                 else pair_clash(inp, pairs, totals))
     return Attribution(method=method, items=items, groups=inp.groups, values=values,
                        item_totals=totals, logit=logit,
                        score=float(inp.grader.calibrated(logit)), baseline=result.baseline,
                        reference_logit=result.reference_logit,
                        completeness_error=result.completeness_error,
-                       reference_source=reference.source, options=result.options, clash=clash)
+                       reference_source=reference.source, options=result.options, clash=clash,
+                       pairs=pairs)

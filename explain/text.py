@@ -10,6 +10,9 @@ the first sentence names both instead of guessing which one is the problem:
     The patterns of the white striped pencil skirt and the polka-dot sweater clash: together
     they lower the score most (-4.6 and -3.5 points); changing either should help.
 
+A method with pair terms (``shapley-pairs``) names the clash it reads off them, with the
+pair's own value: "The striped shirt and the skirt clash (-1.2 points as a pair): ...".
+
 Points are logit points. Contributions smaller than ``min_points`` are not worth a sentence.
 """
 
@@ -100,5 +103,6 @@ def _clash_sentence(att: Attribution) -> str:
     else:
         word = GROUP_WORDS.get(att.groups[c.group], att.groups[c.group])
         subject = f"The {_PLURAL.get(word, word + 's')} of {a} and {b}"
-    return (f"{subject} clash: together they lower the score most ({c.values[0]:+.1f} and "
-            f"{c.values[1]:+.1f} points); changing either should help.")
+    pair = "" if c.pair is None else f" ({c.pair:+.1f} points as a pair)"
+    return (f"{subject} clash{pair}: together they lower the score most ({c.values[0]:+.1f} "
+            f"and {c.values[1]:+.1f} points); changing either should help.")

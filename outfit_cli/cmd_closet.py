@@ -91,6 +91,7 @@ def _closet_features(model, closet, closet_path: Path, cache_dir: Path | None):
                    "where the items are looked up and replacements are found.")
 @click.option("--method", default=defaults.ATTRIBUTION_METHOD, show_default=True,
               help="Attribution method: gxa, gxa-centered, ig, occlusion, shapley-items, "
+                   "shapley-pairs (items and pairs of items), "
                    "shapley-sampled, smoothgrad.")
 @click.option("--k", default=defaults.SUGGESTIONS, show_default=True, type=click.IntRange(min=1),
               help="Replacements to suggest.")

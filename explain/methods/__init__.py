@@ -1,3 +1,3 @@
 """The built-in attribution methods, one module each (importing this package registers them)."""
 
-from . import gxa, ig, occlusion, shapley, smoothgrad  # noqa: F401
+from . import gxa, ig, occlusion, pairs, shapley, smoothgrad  # noqa: F401

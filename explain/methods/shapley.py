@@ -26,8 +26,10 @@ from ..attribution import MethodResult, OutfitInput, register_method
 MAX_ITEMS = 8
 
 
-@register_method("shapley-items")
-def shapley_items(inp: OutfitInput) -> MethodResult:
+def coalition_logits(inp: OutfitInput, chunk: int = 4096) -> tuple[torch.Tensor, np.ndarray]:
+    """The logits ``v (2^n,)`` of every partial outfit, graded in one batch (``chunk`` at a
+    time): ``v[c]`` is the outfit of the items whose bits are set in ``c`` (item ``i`` is bit
+    ``i``), and the coalitions ``mask (2^n, n)``."""
     n = inp.n
     if n > MAX_ITEMS:
         raise OutfitError(f"exact Shapley values over items take at most {MAX_ITEMS} items, "
@@ -35,10 +37,17 @@ def shapley_items(inp: OutfitInput) -> MethodResult:
     codes = torch.arange(2**n)
     mask = ((codes[:, None] >> torch.arange(n)[None]) & 1).bool()  # (2^n, n)
     x = inp.feats[None].expand(2**n, -1, -1)
-    v = inp.logits_chunked(x, mask=mask.to(inp.feats.device)).double().cpu().numpy()
+    v = inp.logits_chunked(x, chunk=chunk, mask=mask.to(inp.feats.device)).double().cpu().numpy()
     if not np.isfinite(v).all():
         raise OutfitError("this grader cannot score every partial outfit (an empty one gives "
                           "no number)", hint="use --method shapley-sampled or occlusion")
+    return mask, v
+
+
+@register_method("shapley-items")
+def shapley_items(inp: OutfitInput) -> MethodResult:
+    n = inp.n
+    mask, v = coalition_logits(inp)
     size = mask.sum(1).numpy()
     weight = np.array([math.factorial(s) * math.factorial(n - s - 1) / math.factorial(n)
                        if s < n else 0.0 for s in range(n + 1)])

@@ -25,9 +25,10 @@ def test_exact_values_on_a_linear_grader(method):
     assert isinstance(att, Attribution) and att.item_ids == tuple(it.id for it in ITEMS)
     expected_zero = _group_sum(model, w * x)  # relative to zero features
     expected_base = _group_sum(model, w * (x - base))  # relative to the category means
-    if method == "shapley-items":  # v(S) = sum of w . x_i over S: each item gets its own term
-        assert np.allclose(att.item_totals, expected_zero.sum(1), atol=1e-5)
+    if method in ("shapley-items", "shapley-pairs"):  # v(S) = sum of w . x_i over S: each
+        assert np.allclose(att.item_totals, expected_zero.sum(1), atol=1e-5)  # its own term
         assert np.isnan(att.values).all() and not att.by_group
+        assert att.pairs is None or np.allclose(att.pairs, 0, atol=1e-5)  # no interaction
     elif method in ("gxa", "smoothgrad"):  # constant gradient: noise changes nothing
         assert np.allclose(att.values, expected_zero, atol=1e-5)
     else:
@@ -88,7 +89,7 @@ def test_a_trained_model_stores_its_reference_and_ig_is_complete(tiny_model, tin
         assert att.item_totals.sum() == pytest.approx(explained, rel=0.01, abs=1e-4)
 
 
-@pytest.mark.parametrize("method", ["shapley-items", "shapley-sampled"])
+@pytest.mark.parametrize("method", ["shapley-items", "shapley-sampled", "shapley-pairs"])
 def test_shapley_values_sum_to_the_score_difference(tiny_model, tiny_world, method):
     model, table, outfits = _trained(tiny_model, tiny_world)
     for items in outfits:
