@@ -98,13 +98,15 @@ def _closet_features(model, closet, closet_path: Path, cache_dir: Path | None):
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Keep decoded photos here between runs.")
 @click.option("--json", "as_json", is_flag=True,
-              help="Print the attribution, reasons and suggestion as JSON.")
+              help="Print the attribution, reasons, suggestion and shopping hint as JSON.")
 def explain_command(model_path: Path, item_ids: str, closet_path: Path | None, method: str,
                     k: int, cache_dir: Path | None, as_json: bool) -> None:
     """Why an outfit scores as it does: which item and which of its properties (colour, shape,
-    pattern, style) pull the score down, and what from the closet to wear instead."""
+    pattern, style) pull the score down, what from the closet to wear instead, and which colour
+    or pattern of that item would help most (a shopping hint)."""
     from data.loaders import load_closet
     from explain import attribute, list_methods
+    from explain.counterfactual import property_hints
     from explain.suggest import suggest
     from explain.text import reasons
     from grader import load_model
@@ -127,9 +129,11 @@ def explain_command(model_path: Path, item_ids: str, closet_path: Path | None, m
     att = attribute(items, model, method, features=features)
     why = reasons(att)
     advice = suggest(items, closet, model, features=features, attribution=att, k=k)
+    hints = property_hints(att, model, features=features, closet=list(closet.items), k=k)
     if as_json:
         click.echo(json.dumps({"attribution": att.to_dict(), "reasons": why,
-                               "suggestion": advice.to_dict()}, indent=2))
+                               "suggestion": advice.to_dict(),
+                               "property_hints": hints.to_dict()}, indent=2))
         return
     click.echo(f"score {att.score:.3f} (logit {att.logit:+.2f}), explained by {method}: "
                f"logit points per item and feature group, negative = pulls the score down")
@@ -142,6 +146,10 @@ def explain_command(model_path: Path, item_ids: str, closet_path: Path | None, m
     for n, r in enumerate(advice.replacements, 1):
         label = "take it off" if r.item is None else f"{r.item.label} ({r.item.id})"
         click.echo(f"{n:>2}. {r.score:.3f}  {r.gain:+.2f}  {label}")
+    click.echo("")
+    click.echo(f"Shopping hint: {hints.sentence()}")
+    for n, h in enumerate(hints.hints[1:], 2):
+        click.echo(f"{n:>2}. {h.score:.3f}  {h.sentence()}")
 
 
 @cli.command()

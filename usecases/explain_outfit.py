@@ -133,13 +133,16 @@ def closet_table(svc: Services, model: GraderModel, key: str, closet: list[Item]
 
 def explain_outfit(svc: Services, ids: Sequence[str], method: str = DEFAULT_METHOD
                    ) -> dict[str, Any]:
-    """Score, attribution, sentences and the best swap of the outfit of items ``ids``.
+    """Score, attribution, sentences, the best swap of the outfit of items ``ids`` and the
+    shopping hint (the colour or pattern of the harmful item that would help most,
+    :mod:`explain.counterfactual`).
 
     Raises :class:`ItemNotFoundError` (unknown id), :class:`OutfitError` (no items, unknown
     method, an item without a kind, items that cannot be worn together) and
     :class:`ModelError` (no model)."""
     from explain import attribute, reasons, suggest
     from explain.attribution import wearable_items
+    from explain.counterfactual import property_hints
 
     ids = list(ids)
     for attempt in range(CLOSET_READS):
@@ -158,6 +161,7 @@ def explain_outfit(svc: Services, ids: Sequence[str], method: str = DEFAULT_METH
         att = attribute(items, model, method, features=table)
         suggestion = suggest(items, closet, model, features=table, attribution=att,
                              excluded=sorted(in_wash))
+        hints = property_hints(att, model, features=table, closet=closet)
     attribution = att.to_dict()
     attribution["item_blame"] = [_num(v) for v in np.asarray(att.item_blame).tolist()]
     attribution["by_group"] = bool(att.by_group)
@@ -171,7 +175,8 @@ def explain_outfit(svc: Services, ids: Sequence[str], method: str = DEFAULT_METH
             "method": method, "items": [_item(it) for it in items],
             "reads": model.closet_reads, "complete": outfit.complete, "open_slots": list(outfit.open_slots()),
             "attribution": attribution, "reasons": reasons(att),
-            "suggestion": {**suggestion.to_dict(), "sentence": suggestion.sentence()}}
+            "suggestion": {**suggestion.to_dict(), "sentence": suggestion.sentence()},
+            "property_hints": hints.to_dict()}
 
 
 def _num(v: float) -> float | None:

@@ -36,6 +36,10 @@ def test_explain_json_names_the_given_items(tiny_world, tiny_model, outfit_ids):
     totals = att["item_totals"]
     assert sug["item"] == outfit_ids[totals.index(min(totals))]
     assert all(r["item"] not in outfit_ids for r in sug["replacements"])
+    hints = doc["property_hints"]
+    assert sug["item"] in hints["tried"] and hints["sentence"] and len(hints["hints"]) <= 3
+    for h in hints["hints"]:
+        assert h["item"] in outfit_ids and h["new"] != h["old"] and h["score"] > h["before"]
 
 
 def test_explain_prints_table_reasons_and_suggestion(tiny_world, tiny_model, outfit_ids):
@@ -48,6 +52,8 @@ def test_explain_prints_table_reasons_and_suggestion(tiny_world, tiny_model, out
         assert closet.item(i).label[:40] in result.output
     assert "shapley-items" in lines[0]
     assert any(line.endswith(".") for line in lines[len(outfit_ids) + 2:])  # sentences
+    hint = next(line for line in lines if line.startswith("Shopping hint: "))
+    assert hint.endswith(".") and ("->" in hint or "Nothing to change" in hint)
 
 
 def test_explain_refuses_unknown_ids_and_methods(tiny_world, tiny_model, outfit_ids):

@@ -246,6 +246,52 @@ def test_fix_it_link_swaps_the_harmful_item(mclient, ids):
         assert "Nothing in the closet improves" in html and 'id="apply-swap"' not in html
 
 
+def _html(text: str) -> str:
+    """``text`` as the page's templates escape it."""
+    from markupsafe import escape
+
+    return str(escape(text))
+
+
+def test_the_shopping_hint_is_in_the_api_and_on_the_page(model_app, mclient, ids):
+    for name, value in (("top", "red"), ("bottom", "green")):  # red with green: a clash
+        r = mclient.patch(f"/api/v1/items/{ids[name]}", json={"color": value})
+        assert r.status_code == 200, r.json
+    outfit = _outfit(ids, "top", "bottom", "shoes")
+    body = mclient.post("/api/v1/explain", json={"items": outfit}).json
+    h = body["property_hints"]
+    assert h["source"] == "training items" and h["reason"] is None and h["sentence"]
+    assert set(h["tried"]) <= set(outfit) and body["suggestion"]["item"] in h["tried"]
+    for x in h["hints"]:
+        assert x["item"] in h["tried"] and x["group"] in ("color", "pattern")
+        assert x["new"] != x["old"] and x["score"] >= x["before"] + 0.02
+        assert x["sentence"].endswith(".") and " -> " in x["sentence"]
+    assert [x["score"] for x in h["hints"]] == sorted((x["score"] for x in h["hints"]),
+                                                      reverse=True)
+    if h["hints"]:
+        assert h["sentence"] == h["hints"][0]["sentence"]
+        tagged = {ids["top"]: "red", ids["bottom"]: "green"}
+        best = h["hints"][0]
+        if best["group"] == "color" and best["item"] in tagged:
+            assert best["old"] == tagged[best["item"]] and best["old_tagged"]
+    html = mclient.get("/builder", query_string={"items": ",".join(outfit)}).get_data(as_text=True)
+    box = html.split('id="shopping-hint"')[1][:1500]
+    assert "Shopping hint:" in box and _html(h["sentence"]) in box
+    for x in h["hints"][1:]:
+        assert _html(x["sentence"]) in box
+
+
+def test_openapi_documents_the_shopping_hint(client):
+    spec = client.get("/api/v1/openapi.json").json
+    schemas = spec["components"]["schemas"]
+    explanation = next(s for n, s in schemas.items() if n.startswith("Explanation"))
+    assert "property_hints" in explanation["required"]
+    hints = next(s for n, s in schemas.items() if n.startswith("PropertyHints"))
+    assert {"hints", "sentence"} <= set(hints["required"])
+    hint = next(s for n, s in schemas.items() if n == "PropertyHint")
+    assert {"item", "group", "new", "score", "sentence"} <= set(hint["required"])
+
+
 def test_navigation_and_item_page_link_to_the_builder(mclient, ids):
     html = mclient.get("/").get_data(as_text=True)
     assert 'href="/builder"' in html

@@ -1,7 +1,8 @@
 """``/api/v1``: why an outfit scores as it does, with the active model.
 
 ``POST /explain`` scores a set of closet items, splits the score over the items and their
-feature groups, says it in sentences and suggests the swap that would help most;
+feature groups, says it in sentences and suggests the swap that would help most and the colour or pattern
+of the harmful item that would (a shopping hint);
 ``GET /explain/heatmap`` draws one item's pixel map on its photo; ``GET /methods`` lists the
 methods. The work is in :mod:`usecases.explain_outfit`.
 """
@@ -32,7 +33,8 @@ from webapp.services import services
 __all__ = ["blp"]
 
 blp = ApiBlueprint("explain", __name__, url_prefix="/api/v1",
-                   description="Scores of outfits and why: attributions, sentences, swaps, heat maps.")
+                   description="Scores of outfits and why: attributions, sentences, swaps, "
+                               "shopping hints, heat maps.")
 
 _ID = fields.String(validate=WholeMatch(f"^{ITEM_ID_PATTERN}$", error="not an item id"))
 _OPT_NUM = {"allow_none": True}
@@ -114,6 +116,43 @@ class SuggestionSchema(ma.Schema):
     sentence = fields.String(required=True)
 
 
+class PropertyHintSchema(ma.Schema):
+    """The harmful item in another colour or pattern of the vocabulary, graded."""
+
+    item = fields.String(required=True)
+    label = fields.String()
+    index = fields.Integer(metadata={"description": "Index into the outfit's items"})
+    group = fields.String(required=True, metadata={"description": "'color' or 'pattern'"})
+    old = fields.String(allow_none=True, metadata={
+        "description": "The item's value: its tag, else the value its features are nearest to "
+                       "(null when neither is known)"})
+    old_tagged = fields.Boolean(metadata={"description": "Whether old is the item's tag"})
+    new = fields.String(required=True, metadata={"description": "The value to buy instead"})
+    before = fields.Float(metadata={"description": "The outfit's score as it is"})
+    score = fields.Float(required=True, metadata={"description": "The score with the change"})
+    logit = fields.Float()
+    gain = fields.Float(metadata={"description": "score - before"})
+    sentence = fields.String(required=True)
+
+
+class PropertyHintsSchema(ma.Schema):
+    """What would fix the outfit when the closet has no fix: a shopping hint."""
+
+    score = fields.Float()
+    logit = fields.Float()
+    hints = fields.List(fields.Nested(PropertyHintSchema), required=True, metadata={
+        "description": "Best first; empty when no change raises the score by 2 points or more"})
+    tried = fields.List(fields.String(), metadata={
+        "description": "The items whose colour and pattern were changed (the harmful one, and "
+                       "its clash partner)"})
+    source = fields.String(metadata={
+        "description": "Where the typical colours and patterns come from ('training items', "
+                       "\"the closet's tagged items\")"})
+    reason = fields.String(allow_none=True, metadata={
+        "description": "Why no change could be tried (null when they were)"})
+    sentence = fields.String(required=True)
+
+
 class ExplanationSchema(ma.Schema):
     score = fields.Float(required=True, metadata={"description": "Calibrated probability"})
     logit = fields.Float(required=True)
@@ -131,6 +170,8 @@ class ExplanationSchema(ma.Schema):
     attribution = fields.Nested(AttributionSchema, required=True)
     reasons = fields.List(fields.String(), required=True)
     suggestion = fields.Nested(SuggestionSchema, required=True)
+    property_hints = fields.Nested(PropertyHintsSchema, required=True, metadata={
+        "description": "The harmful item in the colour or pattern that would help most"})
 
 
 class MethodsSchema(ma.Schema):
@@ -172,7 +213,8 @@ def list_methods() -> dict[str, Any]:
                                                         "to train or choose one)")
 def explain(body: dict[str, Any]) -> dict[str, Any]:
     """Score an outfit and say why: attribution over items x feature groups, sentences, and
-    the swap from the closet that would help most (items in the wash are not offered)."""
+    the swap from the closet that would help most (items in the wash are not offered), and the
+    colour or pattern of the harmful item that would help most (a shopping hint)."""
     return explain_outfit(services(), body["items"], body["method"])
 
 

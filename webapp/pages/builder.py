@@ -1,6 +1,6 @@
 """The outfit builder page: pick items from the closet and read why the outfit scores as it
 does (score, per-item bars, the items x feature-groups heat map, sentences, the suggested swap,
-the pixel maps on the photos).
+the shopping hint (another colour or pattern of the harmful item), the pixel maps on the photos).
 
 ``/builder?items=a,b,c&method=gxa`` is explained on the server, so the first load is complete
 and the page works without JavaScript (the picker is a GET form, "fix it" a link to the swapped

@@ -106,6 +106,7 @@
     data.reasons.forEach(function (r) { reasons.appendChild(el("li", null, r)); });
 
     renderFix(data.suggestion);
+    renderHint(data.property_hints);
     renderPhotos(data.items);
     document.getElementById("wear-items").value = data.items.map(function (it) { return it.id; }).join(",");
     document.getElementById("wear-next").value = location.pathname + location.search;
@@ -189,6 +190,22 @@
     var wrap = el("p");
     wrap.appendChild(a);
     fix.appendChild(wrap);
+  }
+
+  function renderHint(h) {
+    var box = document.getElementById("shopping-hint");
+    clear(box);
+    var p = el("p");
+    p.appendChild(el("strong", null, "Shopping hint:"));
+    p.appendChild(document.createTextNode(" "));
+    var sentence = el("span", null, h.sentence);
+    sentence.id = "hint-sentence";
+    p.appendChild(sentence);
+    box.appendChild(p);
+    var list = el("ul", "hint-list");
+    list.id = "hint-list";
+    h.hints.slice(1).forEach(function (x) { list.appendChild(el("li", null, x.sentence)); });
+    box.appendChild(list);
   }
 
   function heatmapUrl(ids, id) {
