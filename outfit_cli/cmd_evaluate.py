@@ -98,19 +98,27 @@ def evaluate(dataset: Path, models: tuple[str, ...], split: str, version: str, b
 @click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Keep decoded photos here between runs.")
+@click.option("--pixel-outfits", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Also measure the pixel maps by deleting pixels, on the photos of this many "
+                   "good outfits (a few: each photo is read some hundred times).")
+@click.option("--pixel-method", "pixel_methods", multiple=True,
+              help="A pixel method to measure; repeat for several (default: all).")
 def evaluate_explainer_command(dataset: Path, model_path: Path, methods: tuple[str, ...],
                                split: str, max_outfits: int, margin: float, seed: int,
                                json_path: Path | None, plots_dir: Path | None, device: str,
-                               cache_dir: Path | None) -> None:
-    """Does each attribution method tell the truth? Replace-and-detect, deletion curves, a
-    randomisation check and, in a synthetic world, the true culprits."""
+                               cache_dir: Path | None, pixel_outfits: int,
+                               pixel_methods: tuple[str, ...]) -> None:
+    """Does each attribution method tell the truth? Replace-and-detect, deletion and insertion
+    curves against random orders, a randomisation check, in a synthetic or real-photo world the
+    true culprits, and with --pixel-outfits pixel deletion of the pixel maps."""
     from explain.evaluation import evaluate_explainer, explainer_table
     from grader import load_model
 
     model = load_model(model_path, device=device)
     report = evaluate_explainer(dataset, model, methods=methods or None, split=split,
                                 max_outfits=max_outfits, margin=margin, seed=seed,
-                                plots_dir=plots_dir, cache_dir=cache_dir)
+                                plots_dir=plots_dir, cache_dir=cache_dir,
+                                pixel_outfits=pixel_outfits, pixel_methods=pixel_methods or None)
     click.echo(explainer_table(report))
     if plots_dir is not None:
         click.echo(f"{len(report.get('plots', []))} plots written to {plots_dir}")

@@ -16,7 +16,12 @@ replace-and-detect (Tangseng & Okatani, arXiv 1901.04870; :mod:`.replace_detect`
 deletion (Samek et al., arXiv 1509.06321; Petsiuk et al., arXiv 1806.07421; :mod:`.deletion`)
     Set the (item, group) pairs of a good outfit to their category mean one at a time, most
     helpful first by the method's ranking, and measure how fast the logit falls
-    (``deletion_auc``, lower is better).
+    (``deletion_auc``, lower is better); insertion restores them from the all-means outfit in
+    the same order (``insertion_auc``, higher is better). Both against random pair orders and
+    against whole items deleted at random, with the margin's spread over random orders and a
+    95 % interval over outfits (``faithfulness``; :mod:`.margins`).
+pixel deletion (``pixel_outfits``; :mod:`.pixel_deletion`)
+    The pixel maps' most relevant pixels of each photo blanked first, against random pixels.
 randomisation (Adebayo et al., "Sanity checks for saliency maps", arXiv 1810.03292;
 :mod:`.randomisation`)
     Draw the grader's weights afresh and ask whether the explanation changes (``passed`` when
@@ -41,8 +46,16 @@ report (:func:`evaluate_explainer`); :mod:`.explainer` is the method under test 
 call it; :mod:`.table` and :mod:`.plots` turn the report into text and PNGs.
 """
 
-from .deletion import CURVE_POINTS, RANDOM_ORDERS, deletion_curves, deletion_order
+from .deletion import (
+    CURVE_POINTS,
+    RANDOM_ORDERS,
+    deletion_curves,
+    deletion_order,
+    insertion_curves,
+)
 from .ground_truth import GroundTruthCase, ground_truth_cases
+from .margins import against, spread
+from .pixel_deletion import pixel_deletion
 from .plots import save_explainer_plots
 from .randomisation import RANDOM_DRAWS, RANDOMISATION_THRESHOLD, randomised_model, reinitialise
 from .replace_detect import DONORS_PER_ITEM, Corruption, make_corruption
@@ -66,4 +79,5 @@ __all__ = ["evaluate_explainer", "explainer_table", "save_explainer_plots", "Cor
            "deletion_curves", "PROPERTY_GROUPS", "GROUP_PROPERTIES", "RANDOMISATION_THRESHOLD",
            "RuleVerdict", "rule_verdict", "corruption_verdict", "RuleCase", "rule_cases",
            "top_hit", "tie_blind", "in_first_sentence", "DONORS_PER_ITEM", "RANDOM_ORDERS",
-           "RANDOM_DRAWS", "CURVE_POINTS"]
+           "RANDOM_DRAWS", "CURVE_POINTS", "insertion_curves", "against", "spread",
+           "pixel_deletion"]

@@ -26,6 +26,7 @@ from ..reference import FeatureReference, feature_reference, reference_from_tabl
 from .deletion import RandomDeletion, deletion_scores, random_deletion
 from .explainer import Explainer, by_group_of
 from .ground_truth import WorldTruth, random_truth, rules_summary, truth_scores, world_truth
+from .pixel_deletion import pixel_deletion
 from .plots import save_explainer_plots
 from .randomisation import RANDOM_DRAWS, RANDOMISATION_THRESHOLD, randomisation_check, randomised_model
 from .replace_detect import Corruption, corrupt_outfits, detection_scores
@@ -36,6 +37,11 @@ NOTES = [
     "or the item for methods without group values (random: mrr_item)",
     "deletion_auc: most positive pair deleted first (to its category mean), curve "
     "normalised from 1 (outfit) to 0 (all means); lower is better",
+    "insertion_auc: from all means, most positive pair restored first, curve normalised from "
+    "0 to 1; higher is better",
+    "faithfulness.<deletion|insertion>.vs_<random|random_items>: margin over random pair "
+    "orders / whole items at random (positive: better than the baseline), margin_std over the "
+    "random orders, interval: 95% over outfits (bootstrap), beats: interval above 0",
     f"randomisation: passed when the mean Spearman correlation between the trained and "
     f"a re-initialised grader's attributions is below {RANDOMISATION_THRESHOLD}",
     "ground_truth: the swapped-in item (top1_item/top1_reason) and, under 'rules', any "
@@ -50,13 +56,16 @@ def evaluate_explainer(dataset_path: Path | str, model: GraderModel, *,
                        max_outfits: int = 200, margin: float = 1.0, seed: int = 0,
                        plots_dir: Path | str | None = None,
                        options: Mapping[str, Mapping[str, Any]] | None = None,
-                       cache_dir: Path | str | None = None) -> dict:
+                       cache_dir: Path | str | None = None, pixel_outfits: int = 0,
+                       pixel_methods: Sequence[str] | None = None) -> dict:
     """Measure the attribution ``methods`` (default: all registered) on ``split`` of the dataset
     at ``dataset_path``: replace-and-detect, deletion, randomisation and, in a synthetic world,
     ground truth (see :mod:`explain.evaluation`). At most ``max_outfits`` corrupted outfits, good
     outfits (deletion, randomisation) and ground-truth outfits each; ``margin`` in logit points;
     ``options`` per method go to :func:`~explain.attribution.attribute` (``{"ig": {"steps":
-    16}}``). With ``plots_dir``, PNG plots are written there. ``model`` is not changed.
+    16}}``). With ``plots_dir``, PNG plots are written there. With ``pixel_outfits``, the pixel
+    maps of ``pixel_methods`` (default: all) on the photos of that many good outfits are measured
+    too (:mod:`.pixel_deletion`; ``report["pixels"]``, else None). ``model`` is not changed.
 
     Returns ``{"methods": {name: {"top1_item", "top1_item_group", "mrr", "deletion_auc",
     "randomisation": {"passed", "spearman", ...}, "ground_truth": {...} or None, ...}},
@@ -76,7 +85,11 @@ def evaluate_explainer(dataset_path: Path | str, model: GraderModel, *,
                          cache_dir)
         per_method = {name: _method_row(name, model, setup, options.get(name, {}))
                       for name in methods}
-        report = _round(_report(setup, per_method))
+        report = _report(setup, per_method)
+        report["pixels"] = None if pixel_outfits < 1 else pixel_deletion(
+            [inp.items for inp in setup.inputs[:pixel_outfits]], model, setup.table,
+            methods=pixel_methods, seed=setup.seed, cache_dir=cache_dir)
+        report = _round(report)
     finally:
         model.grader.train(was_training)
     if plots_dir is not None:
@@ -131,7 +144,9 @@ def _prepare(dataset_path: Path | str, model: GraderModel, split: str, max_outfi
     # least `margin` above their all-means version: the others have nothing to delete)
     inputs = [outfit_input(o.items, model, features=table, reference=ref)[0]
               for o in good[:max_outfits]]
-    deletion = random_deletion(inputs, len(groups), rng, margin)
+    # whole items at random draw from their own generator: `rng` draws what it drew before
+    item_rng = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])
+    deletion = random_deletion(inputs, len(groups), rng, margin, item_rng)
     world = world_truth(dataset_path, ds, corruptions, groups, rng, max_outfits)
     rand_models = [randomised_model(model, seed + k) for k in range(RANDOM_DRAWS)]
     return _Setup(str(dataset_path), split, margin, seed, table, ref, groups, corruptions, tried,
@@ -146,7 +161,7 @@ def _method_row(name: str, model: GraderModel, setup: _Setup, options: Mapping[s
     by_group = by_group_of([*corrupted, *good])
     verdicts = None if setup.world is None else setup.world.verdicts
     row = detection_scores(setup.corruptions, corrupted, verdicts, len(setup.groups), by_group)
-    row.update(deletion_scores(setup.inputs, good, setup.random_deletion.usable))
+    row.update(deletion_scores(setup.inputs, good, setup.random_deletion, setup.seed))
     row["randomisation"] = randomisation_check(explain, setup.inputs, good, setup.rand_models,
                                                setup.table)
     row["ground_truth"] = (None if setup.world is None else

@@ -29,9 +29,59 @@ def explainer_table(report: Mapping[str, Any]) -> str:
     lines.append("(top1/MRR: higher is better; deletion AUC: lower is better; random MRR of a "
                  f"whole item: {r['mrr_item']:.3f})" if r.get("mrr_item") is not None else
                  "(top1/MRR: higher is better; deletion AUC: lower is better)")
+    lines += ["", *faithfulness_lines(report), *pixel_lines(report.get("pixels"))]
     if report.get("rules"):
         lines += ["", *_rules_lines(report)]
     return "\n".join(lines)
+
+
+def _versus(c: Mapping[str, Any] | None) -> str:
+    """A margin over a baseline: mean, spread over random orders, interval over outfits."""
+    if not c or c.get("margin") is None:
+        return f"{'-':<30}"
+    std = "-" if c["margin_std"] is None else f"{c['margin_std']:.3f}"
+    lo, hi = c["interval"]
+    return f"{c['margin']:+.3f}±{std} [{lo:+.2f},{hi:+.2f}]{'*' if c['beats'] else ' '}  "
+
+
+def pixel_lines(pixels: Mapping[str, Any] | None) -> list[str]:
+    """Pixel deletion of the pixel maps against random pixels (none when not measured)."""
+    if not pixels:
+        return []
+    if pixels.get("error"):
+        return ["", f"Pixel deletion: not measured ({pixels['error']})"]
+    r = pixels["random"]
+    out = ["", f"Pixel deletion on {pixels['photos']} photos of {pixels['outfits']} good outfits: "
+           "area under the outfit's probability as the most relevant pixels are blanked first "
+           f"(lower is better); random pixels {fixed(r['deletion_auc'])} ± "
+           f"{fixed(r['deletion_auc_std'])} over {pixels['orders']} orders",
+           f"{'pixel method':<16}{'deletion':>9}  {'vs random pixels':<30}"]
+    for name, m in pixels["methods"].items():
+        out.append(f"{name:<16}{_cell(m['deletion_auc'], 9)}  {_versus(m['vs_random'])}")
+    return out
+
+
+def faithfulness_lines(report: Mapping[str, Any]) -> list[str]:
+    """Deletion and insertion areas of every method against random pairs and random items."""
+    out = [f"Deletion and insertion over (item, group) pairs, {report['deletion_outfits']} good "
+           "outfits: area under the normalised curve (deletion: lower is better; insertion: "
+           "higher); vs random: how much better than random pair orders / whole items at "
+           "random, ± std over random orders, [95% interval over outfits], * interval above 0",
+           f"{'method':<16}{'deletion':>9}  {'vs random pairs':<30}{'vs random items':<30}"
+           f"{'insertion':>9}  {'vs random pairs':<30}{'vs random items':<30}"]
+    for name, m in report["methods"].items():
+        f = m.get("faithfulness") or {}
+        d, i = f.get("deletion") or {}, f.get("insertion") or {}
+        out.append(f"{name:<16}{_cell(m.get('deletion_auc'), 9)}  "
+                   f"{_versus(d.get('vs_random'))}{_versus(d.get('vs_random_items'))}"
+                   f"{_cell(m.get('insertion_auc'), 9)}  "
+                   f"{_versus(i.get('vs_random'))}{_versus(i.get('vs_random_items'))}")
+    r = report["random"]
+    for name, row in (("random pairs", r), ("random items", r.get("random_items") or {})):
+        out.append(f"{name:<16}{_cell(row.get('deletion_auc'), 9)}  "
+                   f"{'± ' + fixed(row.get('deletion_auc_std')):<60}"
+                   f"{_cell(row.get('insertion_auc'), 9)}  ± {fixed(row.get('insertion_auc_std'))}")
+    return out
 
 
 def fixed(v: float | None, digits: int = 3) -> str:

@@ -75,6 +75,11 @@ def test_report_layout_fractions_and_the_callers_model_untouched(tiny_world, tin
         assert m["outfits"] == report["outfits"] and m["top1_item"] is not None
         assert all(_in_unit(m[k]) for k in FRACTIONS), (name, m)
         assert m["deletion_auc"] is None or math.isfinite(m["deletion_auc"])
+        assert m["insertion_auc"] is None or math.isfinite(m["insertion_auc"])
+        for kind in ("deletion", "insertion"):
+            f = m["faithfulness"][kind]
+            assert {"vs_random", "vs_random_items"} <= set(f), (name, f)
+            assert f["vs_random"]["beats"] in (True, False, None)
         rnd = m["randomisation"]
         assert isinstance(rnd["passed"], bool) and -1.0 <= rnd["spearman"] <= 1.0
         gt = m["ground_truth"]
@@ -111,7 +116,8 @@ def test_report_layout_fractions_and_the_callers_model_untouched(tiny_world, tin
     assert rnd["top1_item"] == pytest.approx(np.mean([1 / n for n in sizes]), abs=1e-6)
     assert rnd["top1_item_group"] == pytest.approx(rnd["top1_item"] / 4, abs=1e-6)
     assert all(_in_unit(rnd[k]) for k in (*FRACTIONS, "mrr_item"))
-    assert 0.0 <= rnd["deletion_auc"] <= 1.0
+    assert 0.0 <= rnd["deletion_auc"] <= 1.0 and 0.0 <= rnd["insertion_auc"] <= 1.0
+    assert 0.0 <= rnd["random_items"]["deletion_auc"] <= 1.0 and report["pixels"] is None
     # the caller's model is exactly as it was
     after = model.grader.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
