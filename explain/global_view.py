@@ -43,7 +43,7 @@ from outfit.vocab import SLOTS
 from .attribution import GROUP_WORDS
 from .pixel_input import eval_mode
 
-__all__ = ["grader_view", "plot_grader_view", "compare_views", "sample_outfits",
+__all__ = ["grader_view", "plot_grader_view", "compare_views", "sample_outfits", "readable_view",
            "DEFAULT_OUTFITS", "PAIR_MEASURE"]
 
 DEFAULT_OUTFITS = 1000
@@ -266,3 +266,19 @@ def _pair_map(fig, ax, view: dict[str, Any]) -> None:
     ax.set_title("Slot pairs: mean |interaction| (logit points; grey: no such pair)",
                  fontsize="medium")
     fig.colorbar(image, ax=ax, shrink=0.8)
+
+
+def readable_view(doc: Any) -> dict[str, Any] | None:
+    """``doc`` (a view read back from a file) when its groups are there with numbers, else
+    None: a page shows a damaged file as missing rather than failing on it."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("groups"), list) or not doc["groups"]:
+        return None
+    for r in doc["groups"]:
+        if not isinstance(r, dict) or not isinstance(r.get("group"), str) or not all(
+                isinstance(r.get(k), int | float) and not isinstance(r.get(k), bool)
+                for k in ("mean_abs", "share")):
+            return None
+    for key in ("slots", "pairs"):
+        if not isinstance(doc.get(key), list) or not all(isinstance(r, dict) for r in doc[key]):
+            doc[key] = []
+    return doc
