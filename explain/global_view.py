@@ -253,8 +253,9 @@ def _pair_map(fig, ax, view: dict[str, Any]) -> None:
     image = ax.imshow(np.ma.masked_invalid(grid), cmap="Blues", vmin=0,
                       vmax=max(np.nanmax(grid) if np.isfinite(grid).any() else 0.0, 1e-6))
     labels = [f"{r['slot']}\n|gxa| {r['mean_abs']:.3f}" for r in view["slots"]]
-    ax.set_xticks(range(len(names)), labels, fontsize="small")
+    ax.set_xticks(range(len(names)), names, fontsize="small")  # each slot's |gxa|: on the left
     ax.set_yticks(range(len(names)), labels, fontsize="small")
+    ax.set_ylabel("slot, with its items' mean |gxa| total", fontsize="small")
     high = np.nanmax(grid) if np.isfinite(grid).any() else 0.0
     digits = 2 if high >= 0.5 else 3
     for s in range(len(names)):
