@@ -208,11 +208,16 @@ def activation_maximisation(model: GraderModel, unit: str, out_png: Path | str, 
 
 # ---------------------------------------------------------------------------------- a set
 def write_diagnostics(model: GraderModel, items: Sequence[Item], out_dir: Path | str, *,
-                      shapes: int = 6, steps: int = 200, seed: int = 0) -> dict:
+                      shapes: int = 6, steps: int = 200, seed: int = 0,
+                      outfits: Sequence[Sequence[Item]] = (),
+                      max_outfits: int = 1000) -> dict:
     """The pictures a models page shows, in ``out_dir``: the feature projection of ``items``
-    (``features.png``) and the image each pattern unit and the ``shapes`` shape units most
-    common among ``items`` respond to most (``unit-<k>.png``). Writes and returns the index
-    (:data:`DIAGNOSTICS_INDEX`): ``{"items", "images": [{"file", "title", "caption"}]}``."""
+    (``features.png``), what the grader relies on over ``outfits`` (``grader-view.png``, a
+    seeded sample of ``max_outfits``; left out when no outfits are given; see
+    :mod:`explain.global_view`) and the image each pattern unit and the ``shapes`` shape units
+    most common among ``items`` respond to most (``unit-<k>.png``). Writes and returns the
+    index (:data:`DIAGNOSTICS_INDEX`): ``{"items", "images": [{"file", "title", "caption"}],
+    "grader_view"}`` (``grader_view``: the numbers, or None)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     items = list(items)
@@ -225,6 +230,9 @@ def write_diagnostics(model: GraderModel, items: Sequence[Item], out_dir: Path |
                               f"their features ({share:.0%} of the variance); one colour per "
                               "category. Categories that form their own clusters are ones the "
                               "grader can tell apart."})
+    view = _grader_view(model, outfits, out, max_outfits, seed) if outfits else None
+    if view is not None:
+        images.append(view.pop("image"))
     known = set(unit_names(model))
     counts: dict[str, int] = {}
     for it in items:
@@ -242,6 +250,24 @@ def write_diagnostics(model: GraderModel, items: Sequence[Item], out_dir: Path |
                        "caption": f"The input that drives the {kind} unit \u201c{name}\u201d "
                                   f"highest (from {doc['start_value']:.2f} to "
                                   f"{doc['value']:.2f})."})
-    index = {"items": len(items), "images": images}
+    index = {"items": len(items), "images": images, "grader_view": view}
     atomic_write_text(out / DIAGNOSTICS_INDEX, json.dumps(index, indent=1) + "\n")
     return index
+
+
+def _grader_view(model: GraderModel, outfits: Sequence[Sequence[Item]], out: Path,
+                 max_outfits: int, seed: int) -> dict:
+    """:func:`explain.global_view.grader_view` drawn to ``grader-view.png``; its numbers,
+    with ``image`` (the index entry of the PNG) added."""
+    from .global_view import grader_view, plot_grader_view
+
+    view = grader_view(model, outfits, max_outfits=max_outfits, seed=seed)
+    plot_grader_view(view, out / "grader-view.png")
+    top = max(view["groups"], key=lambda r: r["share"] or 0.0)
+    view["image"] = {
+        "file": "grader-view.png", "title": "What the grader relies on",
+        "caption": f"Mean |gradient x activation| per feature group over {view['outfits']} "
+                   f"outfits ({top['word']} carries most: {top['share']:.0%}), and how much the "
+                   "grader judges two slots together (the slot pairs' mean |interaction|: the "
+                   "logit's response to taking both items out, less each one's alone)."}
+    return view

@@ -142,12 +142,16 @@ def evaluate_explainer_command(dataset: Path, model_path: Path, methods: tuple[s
               help="Shape units to picture (the most common categories).")
 @click.option("--steps", default=200, show_default=True, type=click.IntRange(min=1),
               help="Gradient steps per activation-maximisation image.")
+@click.option("--max-outfits", default=1000, show_default=True, type=click.IntRange(min=1),
+              help="Most outfits (a seeded sample of the split's good and bad ones) in the view "
+                   "of what the grader relies on.")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
 def diagnose(dataset: Path, model_path: Path, out_dir: Path, split: str, max_items: int,
-             shapes: int, steps: int, seed: int, device: str) -> None:
-    """Pictures of what a model has learned: its item features projected in 2-D, and the
-    images its shape and pattern units respond to most."""
+             shapes: int, steps: int, max_outfits: int, seed: int, device: str) -> None:
+    """Pictures of what a model has learned: its item features projected in 2-D, what its
+    grader relies on over the split's outfits (feature groups, slot pairs), and the images its
+    shape and pattern units respond to most."""
     import random
 
     from data import load_dataset
@@ -155,8 +159,12 @@ def diagnose(dataset: Path, model_path: Path, out_dir: Path, split: str, max_ite
     from grader import load_model
 
     model = load_model(model_path, device=device)
-    items = sorted(load_dataset(dataset, split=split).items.values(), key=lambda it: it.id)
+    split_data = load_dataset(dataset, split=split)
+    items = sorted(split_data.items.values(), key=lambda it: it.id)
     if len(items) > max_items:
         items = random.Random(seed).sample(items, max_items)
-    index = write_diagnostics(model, items, out_dir, shapes=shapes, steps=steps, seed=seed)
+    outfits = ([[split_data.items[i] for i in q.item_ids] for q in split_data.compatibility]
+               or [o.items for o in split_data.outfits])
+    index = write_diagnostics(model, items, out_dir, shapes=shapes, steps=steps, seed=seed,
+                              outfits=outfits, max_outfits=max_outfits)
     click.echo(f"{len(index['images'])} diagnostic images written to {out_dir}")

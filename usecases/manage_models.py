@@ -307,12 +307,14 @@ def diagnostics_dir(home: Path, model: ModelInfo) -> Path:
 
 def read_diagnostics(home: Path, model: ModelInfo) -> dict[str, Any] | None:
     from explain.diagnostics import DIAGNOSTICS_INDEX
+    from explain.global_view import readable_view
 
     index = _json(diagnostics_dir(home, model) / DIAGNOSTICS_INDEX)
     if not isinstance(index, dict) or not isinstance(index.get("images"), list):
         return None
     index["images"] = [im for im in index["images"] if isinstance(im, dict)
                        and _PLOT_NAME.fullmatch(str(im.get("file", "")))]
+    index["grader_view"] = readable_view(index.get("grader_view"))  # None when not drawn
     return index
 
 

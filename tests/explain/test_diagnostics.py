@@ -120,12 +120,16 @@ def test_diagnose_command_writes_the_set_and_its_index(tiny_model, tiny_world, t
     out = tmp_path / "diag"
     r = CliRunner().invoke(cli, ["diagnose", str(tiny_world), "--model", str(tiny_model),
                                  "--out", str(out), "--shapes", "2", "--steps", "5",
-                                 "--max-items", "40"])
+                                 "--max-items", "40", "--max-outfits", "30"])
     assert r.exit_code == 0, r.output
     index = json.loads((out / "diagnostics.json").read_text())
     files = [im["file"] for im in index["images"]]
-    assert files[0] == "features.png" and index["items"] == 40
-    units = [im["unit"] for im in index["images"][1:]]
+    assert files[:2] == ["features.png", "grader-view.png"] and index["items"] == 40
+    view = index["grader_view"]  # what the grader relies on, over 30 of the test outfits
+    assert view["outfits"] == 30 and view["method"] == "gxa"
+    assert [g["group"] for g in view["groups"]] == ["color", "shape", "pattern", "style"]
+    assert "carries most" in index["images"][1]["caption"]
+    units = [im["unit"] for im in index["images"][2:]]
     model = load_model(tiny_model)
     patterns = [u for u in unit_names(model) if u.startswith("pattern:")]
     assert units[2:] == sorted(patterns)  # every pattern unit after the two shapes

@@ -12,6 +12,7 @@ import marshmallow as ma
 from flask import Response, send_file
 from marshmallow import fields, validate
 
+from explain.global_view import compare_views
 from outfit import defaults
 from usecases.datasets import list_datasets, resolve_dataset
 from usecases.manage_models import (
@@ -28,6 +29,7 @@ from usecases.manage_models import (
 )
 from usecases.services import Services
 from webapp.api.blueprint import ApiBlueprint
+from webapp.api.grader_view import CompareGroupSchema, GraderViewSchema
 from webapp.api.schemas import ErrorSchema, JsonInteger, WholeMatch
 from webapp.services import services
 
@@ -124,6 +126,8 @@ class CompareSchema(ma.Schema):
     dataset = fields.Nested(DatasetSchema, required=True)
     rows = fields.List(fields.Nested(CompareRowSchema), required=True)
     evaluated = fields.Dict(keys=fields.String(), values=fields.Boolean(), required=True)
+    groups = fields.List(fields.Nested(CompareGroupSchema), required=True, metadata={
+        "description": "What each grader relies on, per feature group (from the diagnostics)"})
 
 
 class DiagnosticImageSchema(ma.Schema):
@@ -137,6 +141,8 @@ class DiagnosticImageSchema(ma.Schema):
 class DiagnosticsSchema(ma.Schema):
     items = fields.Integer(allow_none=True, metadata={"description": "Items projected"})
     images = fields.List(fields.Nested(DiagnosticImageSchema), required=True)
+    grader_view = fields.Nested(GraderViewSchema, allow_none=True, metadata={
+        "description": "What the grader relies on over the test outfits; null when not drawn"})
 
 
 class JobSchema(ma.Schema):
@@ -267,9 +273,11 @@ def get_evaluation_plot(query: dict[str, Any], name: str, plot: str) -> Response
 @blp.response(200, DiagnosticsSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such model")
 def get_diagnostics(name: str) -> dict[str, Any]:
-    """The diagnostics index (``images``: file, title, caption), or ``{"images": []}``."""
+    """The diagnostics index (``images``: file, title, caption; ``grader_view``: mean |gxa| per
+    feature group and slot, slot pairs' interactions), or ``{"images": []}``."""
     svc = services()
-    return read_diagnostics(svc.home, find_model(svc.home, name)) or {"items": None, "images": []}
+    return (read_diagnostics(svc.home, find_model(svc.home, name))
+            or {"items": None, "images": [], "grader_view": None})
 
 
 @blp.route("/models/compare", methods=["GET"])
@@ -283,8 +291,10 @@ def compare_models(query: dict[str, Any]) -> dict[str, Any]:
     dataset = resolve_dataset(svc.data_roots, query["dataset"])
     a, b = find_model(svc.home, query["a"]), find_model(svc.home, query["b"])
     ea, eb = read_evaluation(svc.home, a, dataset), read_evaluation(svc.home, b, dataset)
+    da, db = read_diagnostics(svc.home, a) or {}, read_diagnostics(svc.home, b) or {}
     return {"a": model_json(svc, a), "b": model_json(svc, b), "dataset": dataset.to_dict(),
-            "rows": compare(ea, eb), "evaluated": {"a": ea is not None, "b": eb is not None}}
+            "rows": compare(ea, eb), "evaluated": {"a": ea is not None, "b": eb is not None},
+            "groups": compare_views(da.get("grader_view"), db.get("grader_view"))}
 
 
 @blp.route("/jobs", methods=["GET"])

@@ -15,6 +15,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from werkzeug.wrappers import Response
 
+from explain.global_view import compare_views
 from outfit import defaults
 from outfit.errors import OutfitError
 from usecases.datasets import DatasetInfo, list_datasets, resolve_dataset
@@ -68,7 +69,9 @@ def index() -> str:
     rows = []
     for info in list_models(svc.home):
         evaluation = read_evaluation(svc.home, info, dataset) if dataset else None
-        rows.append({"info": info, "m": model_json(svc, info), "evaluation": evaluation})
+        view = (read_diagnostics(svc.home, info) or {}).get("grader_view")
+        rows.append({"info": info, "m": model_json(svc, info), "evaluation": evaluation,
+                     "relies_on": max(view["groups"], key=lambda g: g["share"]) if view else None})
     jobs = [job_json(svc, j) for j in svc.jobs.list(limit=5)]
     running = next((j for j in jobs if j["state"] == "running"), None)
     return render_template("models.html", rows=rows, datasets=datasets, dataset=dataset,
@@ -113,8 +116,10 @@ def compare_page() -> str | Response:
     ea = read_evaluation(svc.home, a, dataset) if dataset else None
     eb = read_evaluation(svc.home, b, dataset) if dataset else None
     running = svc.jobs.running()
+    views = [(read_diagnostics(svc.home, m) or {}).get("grader_view") for m in (a, b)]
     return render_template("compare.html", a=a, b=b, ma=model_json(svc, a), mb=model_json(svc, b),
-                           ea=ea, eb=eb, rows=compare(ea, eb), dataset=dataset,
+                           ea=ea, eb=eb, rows=compare(ea, eb), dataset=dataset, views=views,
+                           groups=compare_views(*views),
                            datasets=datasets, busy=svc.jobs.full(),
                            running=job_json(svc, running) if running else None)
 
