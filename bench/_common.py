@@ -21,3 +21,17 @@ def model_world_parser(doc: str, *, required: bool = False,
     p.add_argument("--world", type=Path, default=None, required=required, help=world_help)
     p.add_argument("--threads", type=int, default=2)
     return p
+
+
+def model_and_world(args: argparse.Namespace, tmp: str | Path) -> tuple[Path, Path]:
+    """``(model_dir, world)``: those given by ``--model`` and ``--world``, else a 600-outfit
+    synthetic world generated under ``tmp`` and the default grader trained on it."""
+    if args.model and args.world:
+        return Path(args.model), Path(args.world)
+    from data.synth import generate_world
+    from grader import TrainConfig, train
+
+    world, model_dir = Path(tmp) / "world", Path(tmp) / "model"
+    generate_world(world, n_outfits=600, seed=0)
+    train(TrainConfig(dataset=str(world), out=str(model_dir), progress=False))
+    return model_dir, world

@@ -28,10 +28,9 @@ import json
 import statistics
 import tempfile
 import time
-from pathlib import Path
 
 import torch
-from _common import model_world_parser  # (importing it puts the repository on sys.path)
+from _common import model_and_world, model_world_parser  # (importing it puts the repository on sys.path)
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -90,15 +89,7 @@ def main(args: argparse.Namespace) -> dict:
 
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
-        if args.model and args.world:
-            model_dir, world = args.model, args.world
-        else:
-            from data.synth import generate_world
-            from grader import TrainConfig, train
-
-            world, model_dir = Path(tmp) / "world", Path(tmp) / "model"
-            generate_world(world, n_outfits=600, seed=0)
-            train(TrainConfig(dataset=str(world), out=str(model_dir), progress=False))
+        model_dir, world = model_and_world(args, tmp)
         model = load_model(model_dir)
         test = load_dataset(world, split="test")
         outfits = [[test.items[i] for i in o.item_ids] for o in test.outfits[:args.outfits]]

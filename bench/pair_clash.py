@@ -21,10 +21,9 @@ from __future__ import annotations
 
 import json
 import tempfile
-from pathlib import Path
 
 import torch
-from _common import model_world_parser  # (importing it puts the repository on sys.path)
+from _common import model_and_world, model_world_parser  # (importing it puts the repository on sys.path)
 
 
 def get_args_parser():
@@ -91,15 +90,7 @@ def main(args) -> dict:
 
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
-        if args.model and args.world:
-            model_dir, world = args.model, args.world
-        else:
-            from data.synth import generate_world
-            from grader import TrainConfig, train
-
-            world, model_dir = Path(tmp) / "world", Path(tmp) / "model"
-            generate_world(world, n_outfits=600, seed=0)
-            train(TrainConfig(dataset=str(world), out=str(model_dir), progress=False))
+        model_dir, world = model_and_world(args, tmp)
         model = load_model(model_dir)
         dataset = load_dataset(world, split=args.split)
         table = model.item_table(list(dataset.items.values()))
